@@ -1,0 +1,364 @@
+"""The agent domain: customers (tenants), agents, their addresses, credentials and history.
+
+Every row keeps its creation time; rows that can be deleted are soft deleted by setting
+`tm_delete`, and the uniqueness rules of the contract hold among *live* rows only, enforced
+by partial unique constraints in the database so that concurrent writers cannot break them.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Permission:
+    """The agent permission bitmask of the contract."""
+
+    PROJECT_SUPER_ADMIN = 1
+    CUSTOMER_AGENT = 16
+    CUSTOMER_ADMIN = 32
+    CUSTOMER_MANAGER = 64
+    ALL_BITS = PROJECT_SUPER_ADMIN | CUSTOMER_AGENT | CUSTOMER_ADMIN | CUSTOMER_MANAGER
+    SUPERVISOR_BITS = CUSTOMER_ADMIN | CUSTOMER_MANAGER
+
+    LABELS = {
+        PROJECT_SUPER_ADMIN: "project super admin",
+        CUSTOMER_AGENT: "agent",
+        CUSTOMER_ADMIN: "admin",
+        CUSTOMER_MANAGER: "manager",
+    }
+
+
+class AgentStatus(models.TextChoices):
+    AVAILABLE = "available"
+    AWAY = "away"
+    BUSY = "busy"
+    OFFLINE = "offline"
+    RINGING = "ringing"
+
+
+class RingMethod(models.TextChoices):
+    RINGALL = "ringall"
+    LINEAR = "linear"
+
+
+class AddressType(models.TextChoices):
+    TEL = "tel"
+    EXTENSION = "extension"
+    SIP = "sip"
+
+
+class Customer(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    detail = models.TextField(blank=True, default="")
+    tm_create = models.DateTimeField(default=timezone.now, editable=False)
+    tm_update = models.DateTimeField(null=True, blank=True, editable=False)
+    tm_delete = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentQuerySet(models.QuerySet):
+    def live(self) -> AgentQuerySet:
+        return self.filter(tm_delete__isnull=True)
+
+    def for_customer(self, customer_id) -> AgentQuerySet:
+        return self.filter(customer_id=customer_id)
+
+    def with_related(self) -> AgentQuerySet:
+        """Everything the agent representation needs, in a fixed number of queries."""
+        from tags.models import AgentTag
+
+        return self.prefetch_related(
+            Prefetch("addresses", queryset=Address.objects.order_by("position")),
+            Prefetch("tag_links", queryset=AgentTag.objects.order_by("id").only("agent_id", "tag_id")),
+        )
+
+    def newest_first(self) -> AgentQuerySet:
+        return self.order_by("-tm_create", "-id")
+
+
+class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):
+    def get_by_natural_key(self, username):
+        # Sign-in takes no customer, so a username names one live agent across all customers.
+        return self.live().get(username__iexact=username)
+
+
+class Agent(AbstractBaseUser):
+    """A call-center agent; also the user that signs in to the console and the admin site."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="agents")
+    username = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True, default="")
+    detail = models.TextField(blank=True, default="")
+    ring_method = models.CharField(max_length=16, choices=RingMethod.choices, default=RingMethod.RINGALL)
+    status = models.CharField(max_length=16, choices=AgentStatus.choices, default=AgentStatus.OFFLINE)
+    # When the agent entered its current status (for "time in status" on the board).
+    tm_status = models.DateTimeField(default=timezone.now, editable=False)
+    permission = models.PositiveIntegerField(default=0)
+    # NULL (not "") when unset: deleted agents free their hash and the unique index skips NULLs.
+    direct_hash = models.CharField(max_length=12, null=True, blank=True, editable=False)  # noqa: DJ001
+    tm_create = models.DateTimeField(default=timezone.now, editable=False)
+    tm_update = models.DateTimeField(null=True, blank=True, editable=False)
+    tm_delete = models.DateTimeField(null=True, blank=True, editable=False)
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = AgentManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("username"),
+                condition=Q(tm_delete__isnull=True),
+                name="agent_username_live_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["direct_hash"],
+                condition=Q(direct_hash__isnull=False),
+                name="agent_direct_hash_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(permission__lte=Permission.ALL_BITS),
+                name="agent_permission_known_bits",
+            ),
+        ]
+        indexes = [
+            # The list endpoint and its cursor: newest first with the id as tie-breaker.
+            models.Index(
+                fields=["customer", "-tm_create", "-id"],
+                condition=Q(tm_delete__isnull=True),
+                name="agent_live_list_idx",
+            ),
+            models.Index(
+                fields=["customer", "status", "-tm_create", "-id"],
+                condition=Q(tm_delete__isnull=True),
+                name="agent_live_status_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    # --- what Django's auth and admin ask of a user model -------------------------------------
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """A deleted agent can no longer sign in anywhere."""
+        return self.tm_delete is None
+
+    @property
+    def is_staff(self) -> bool:
+        """Only project super admins may use the Django admin site."""
+        return self.is_active and self.is_project_super_admin
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.is_staff
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return self.is_staff
+
+    def has_perms(self, perm_list, obj=None) -> bool:
+        return self.is_staff
+
+    def has_module_perms(self, app_label) -> bool:
+        return self.is_staff
+
+    # --- permission bits ------------------------------------------------------------------------
+
+    @property
+    def is_project_super_admin(self) -> bool:
+        return bool(self.permission & Permission.PROJECT_SUPER_ADMIN)
+
+    @property
+    def is_customer_admin(self) -> bool:
+        return bool(self.permission & Permission.CUSTOMER_ADMIN)
+
+    @property
+    def is_customer_manager(self) -> bool:
+        return bool(self.permission & Permission.CUSTOMER_MANAGER)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return bool(self.permission & (Permission.SUPERVISOR_BITS | Permission.PROJECT_SUPER_ADMIN))
+
+    @property
+    def direct_sip_uri(self) -> str:
+        from django.conf import settings
+
+        if not self.direct_hash:
+            return ""
+        return f"sip:direct.{self.direct_hash}@{settings.SIP_DOMAIN}"
+
+
+class Address(models.Model):
+    """A contact address where the agent's calls ring, in ring order (`position`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Denormalised from the agent so the database can enforce per-customer uniqueness.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="addresses")
+    position = models.PositiveSmallIntegerField()
+    type = models.CharField(max_length=16, choices=AddressType.choices)
+    target = models.CharField(max_length=255)
+    target_name = models.CharField(max_length=255, blank=True, default="")
+    name = models.CharField(max_length=255, blank=True, default="")
+    detail = models.CharField(max_length=255, blank=True, default="")
+    tm_create = models.DateTimeField(default=timezone.now, editable=False)
+    # Set when the agent is deleted: the address is freed but kept with the agent's record.
+    tm_delete = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["agent", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "type", "target"],
+                condition=Q(tm_delete__isnull=True),
+                name="address_live_unique_per_customer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agent", "position"], name="address_agent_position_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.target}"
+
+
+class AgentStatusChange(models.Model):
+    """One change of an agent's status: who made it, when, from what, to what and why."""
+
+    id = models.BigAutoField(primary_key=True)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16, choices=AgentStatus.choices)
+    reason = models.CharField(max_length=255, blank=True, default="")
+    changed_by_agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_by_access_key = models.ForeignKey(
+        "AccessKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tm_create = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-tm_create", "-id"]
+        indexes = [models.Index(fields=["agent", "-tm_create"], name="status_change_agent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: {self.from_status or '-'} -> {self.to_status}"
+
+    @property
+    def changed_by_label(self) -> str:
+        if self.changed_by_agent_id:
+            return self.changed_by_agent.username
+        if self.changed_by_access_key_id:
+            return f"access key {self.changed_by_access_key.name or self.changed_by_access_key.token_prefix}"
+        return "system"
+
+
+class AgentEventType(models.TextChoices):
+    CREATED = "agent_created"
+    UPDATED = "agent_updated"
+    STATUS_UPDATED = "agent_status_updated"
+    DELETED = "agent_deleted"
+
+
+class AgentEvent(models.Model):
+    """An event about an agent, written in the same transaction as the change it describes."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=AgentEventType.choices)
+    data = models.JSONField()
+    tm_create = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["customer", "id"], name="agent_event_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.agent_id}"
+
+
+class LoginToken(models.Model):
+    """A login token; only its SHA-256 is stored, so a database leak yields no usable token."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="login_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    tm_create = models.DateTimeField(default=timezone.now)
+    tm_expire = models.DateTimeField()
+    tm_revoke = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["agent"], condition=Q(tm_revoke__isnull=True), name="login_token_live_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"token of {self.agent_id}"
+
+
+class AccessKeyQuerySet(models.QuerySet):
+    def live(self) -> AccessKeyQuerySet:
+        return self.filter(tm_delete__isnull=True)
+
+    def for_customer(self, customer_id) -> AccessKeyQuerySet:
+        return self.filter(customer_id=customer_id)
+
+    def newest_first(self) -> AccessKeyQuerySet:
+        return self.order_by("-tm_create", "-id")
+
+
+class AccessKey(models.Model):
+    """A customer's API key: acts with the customer's admin rights until it expires."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="access_keys")
+    name = models.CharField(max_length=255, blank=True, default="")
+    detail = models.TextField(blank=True, default="")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(max_length=11, editable=False)
+    tm_expire = models.DateTimeField()
+    tm_create = models.DateTimeField(default=timezone.now, editable=False)
+    tm_update = models.DateTimeField(null=True, blank=True, editable=False)
+    tm_delete = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = AccessKeyQuerySet.as_manager()
+
+    # An access key acts as an admin of its customer.
+    permission = Permission.CUSTOMER_ADMIN
+    is_project_super_admin = False
+    is_customer_admin = True
+    is_supervisor = True
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["customer", "-tm_create", "-id"],
+                condition=Q(tm_delete__isnull=True),
+                name="access_key_live_list_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'access key'} ({self.token_prefix}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.tm_expire <= timezone.now()

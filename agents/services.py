@@ -1,0 +1,741 @@
+"""Every write to agents, their credentials and history: the rules of contract sections 2, 6, 8.
+
+Each service is keyword-only, takes the acting agent (or access key, or None for the
+operator's own tools) as `actor`, runs in one transaction, records status history and events
+in that same transaction, and raises `voipbin_admin.errors.DomainError` subclasses carrying the
+contract's `reason` codes. The database's unique constraints back every uniqueness rule, so a
+concurrent writer that slips past a check gets the same documented error, never a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents import permissions
+from agents.addresses import CleanAddress, clean_addresses
+from agents.models import (
+    AccessKey,
+    Address,
+    Agent,
+    AgentEvent,
+    AgentEventType,
+    AgentStatus,
+    AgentStatusChange,
+    Customer,
+    LoginToken,
+    Permission,
+    RingMethod,
+)
+from agents.permissions import Actor
+from agents.representation import agent_representation
+from voipbin_admin.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    FieldError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: Default for partial updates: a field left out keeps its value.
+UNSET: Any = _Unset()
+
+NAME_MAX_LENGTH = 255
+DETAIL_MAX_LENGTH = 10_000
+PASSWORD_MAX_LENGTH = 1024
+REASON_MAX_LENGTH = 255
+_USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,255}$")
+
+ACCESS_KEY_PREFIX = "vb_"
+ACCESS_KEY_MAX_LIFETIME = timedelta(days=100 * 365)
+
+
+# --- constraint violations -> domain errors ---------------------------------------------------
+
+# Markers that identify a violated constraint: PostgreSQL names it; SQLite names an expression
+# index, or lists the columns of a column index.
+_CONSTRAINT_ERRORS: list[tuple[tuple[str, ...], DomainError]] = [
+    (
+        ("agent_username_live_unique", "agents_agent.username"),
+        AlreadyExists("AGENT_ALREADY_EXISTS", "An agent with this username already exists."),
+    ),
+    (
+        ("address_live_unique_per_customer", "agents_address.customer_id"),
+        AlreadyExists("ADDRESS_ALREADY_ASSIGNED", "An address is already assigned to another agent."),
+    ),
+    (
+        ("tag_name_live_unique_per_customer", "tags_tag.customer_id"),
+        AlreadyExists("TAG_ALREADY_EXISTS", "A tag with this name already exists."),
+    ),
+    (
+        ("agent_direct_hash_unique", "agents_agent.direct_hash"),
+        FailedPrecondition("DIRECT_HASH_COLLISION", "Please retry: the new direct hash collided."),
+    ),
+]
+
+
+def domain_error_for_integrity_error(exc: IntegrityError) -> DomainError | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    text = getattr(diag, "constraint_name", None) or str(exc)
+    for markers, error in _CONSTRAINT_ERRORS:
+        if any(marker in text for marker in markers):
+            return type(error)(error.reason, error.message)
+    return None
+
+
+def atomic_service(func):
+    """Run a service in one transaction; a lost race on a constraint becomes its domain error."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        except IntegrityError as exc:
+            error = domain_error_for_integrity_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    return wrapper
+
+
+# --- input cleaning -------------------------------------------------------------------------
+
+
+def clean_text(field: str, value: object, *, max_length: int, required: bool = False) -> str:
+    reason = f"INVALID_{field.upper()}"
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidArgument(reason, f"{field} must be a string.", [FieldError(field, "must be a string")])
+    if required and not value:
+        raise InvalidArgument(reason, f"{field} is required.", [FieldError(field, "is required")])
+    if len(value) > max_length:
+        message = f"must be at most {max_length} characters"
+        raise InvalidArgument(reason, f"{field} {message}.", [FieldError(field, message)])
+    return value
+
+
+def clean_username(value: object) -> str:
+    if not isinstance(value, str) or not _USERNAME.match(value):
+        message = "must be 1 to 255 characters without spaces"
+        raise InvalidArgument("INVALID_USERNAME", f"username {message}.", [FieldError("username", message)])
+    return value
+
+
+def clean_password(value: object, agent: Agent | None = None) -> str:
+    password = clean_text("password", value, max_length=PASSWORD_MAX_LENGTH, required=True)
+    try:
+        password_validation.validate_password(password, agent)
+    except ValidationError as exc:
+        messages = [str(message) for message in exc.messages]
+        raise InvalidArgument(
+            "INVALID_PASSWORD",
+            " ".join(messages),
+            [FieldError("password", message) for message in messages],
+        ) from exc
+    return password
+
+
+def clean_ring_method(value: object) -> str:
+    if value not in RingMethod.values:
+        message = "must be one of: " + ", ".join(RingMethod.values)
+        raise InvalidArgument(
+            "INVALID_RING_METHOD", f"ring_method {message}.", [FieldError("ring_method", message)]
+        )
+    return value
+
+
+def clean_status(value: object) -> str:
+    if value not in AgentStatus.values:
+        message = "must be one of: " + ", ".join(AgentStatus.values)
+        raise InvalidArgument("INVALID_STATUS", f"status {message}.", [FieldError("status", message)])
+    return value
+
+
+def clean_permission(value: object) -> int:
+    # bool is an int in Python; JSON true is not a permission.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value & ~Permission.ALL_BITS:
+        message = "must be an integer made of the bits 1, 16, 32 and 64"
+        raise InvalidArgument(
+            "INVALID_PERMISSION", f"permission {message}.", [FieldError("permission", message)]
+        )
+    return value
+
+
+def clean_tag_ids(customer_id: UUID, tag_ids: object) -> list[UUID]:
+    """Live tags of the customer, duplicates folded, in the order given."""
+    from tags.models import Tag
+
+    if not isinstance(tag_ids, list | tuple):
+        raise InvalidArgument(
+            "INVALID_TAG_IDS", "tag_ids must be a list of tag ids.", [FieldError("tag_ids", "must be a list")]
+        )
+    wanted: list[UUID] = []
+    bad: list[str] = []
+    for raw in tag_ids:
+        try:
+            tag_id = raw if isinstance(raw, UUID) else UUID(str(raw)) if isinstance(raw, str) else None
+        except ValueError:
+            tag_id = None
+        if tag_id is None:
+            bad.append(str(raw))
+        elif tag_id not in wanted:
+            wanted.append(tag_id)
+    if wanted:
+        known = set(
+            Tag.objects.live().for_customer(customer_id).filter(id__in=wanted).values_list("id", flat=True)
+        )
+        bad.extend(str(tag_id) for tag_id in wanted if tag_id not in known)
+    if bad:
+        raise InvalidArgument(
+            "INVALID_TAG_IDS",
+            "Unknown tag ids: " + ", ".join(bad),
+            [FieldError("tag_ids", f"unknown tag id {tag_id}") for tag_id in bad],
+        )
+    return wanted
+
+
+def clean_address_list(addresses: object) -> list[CleanAddress]:
+    cleaned, errors = clean_addresses(addresses)
+    if errors:
+        raise InvalidArgument("INVALID_ADDRESSES", "Some addresses are not valid.", errors)
+    return cleaned
+
+
+# --- rules shared by several services ------------------------------------------------------------
+
+
+def _check_permission_change(actor: Actor, customer_id: UUID, *, old: int, new: int) -> None:
+    """Only a project super admin sets or clears bit 1; only an admin grants or removes bit 32."""
+    changed = old ^ new
+    if changed & Permission.PROJECT_SUPER_ADMIN and not permissions.is_project_super_admin(actor):
+        raise PermissionDenied(
+            "PERMISSION_NOT_ALLOWED", "Only a project super admin may grant or remove project super admin."
+        )
+    if changed & Permission.CUSTOMER_ADMIN and not permissions.is_admin_of(actor, customer_id):
+        raise PermissionDenied(
+            "PERMISSION_NOT_ALLOWED", "Only an admin may grant or remove the admin permission."
+        )
+
+
+def _lock_customer(customer_id: UUID) -> None:
+    """Serialise changes that may remove a customer's last admin."""
+    Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk").first()
+
+
+def _check_not_last_admin(agent: Agent) -> None:
+    others = (
+        Agent.objects.live()
+        .for_customer(agent.customer_id)
+        .filter(permission__gte=Permission.CUSTOMER_ADMIN)
+        .exclude(pk=agent.pk)
+    )
+    if not any(other & Permission.CUSTOMER_ADMIN for other in others.values_list("permission", flat=True)):
+        raise FailedPrecondition("LAST_ADMIN", "A customer must keep at least one admin.")
+
+
+def _check_addresses_free(customer_id: UUID, addresses: Sequence[CleanAddress], agent: Agent | None) -> None:
+    if not addresses:
+        return
+    targets = {address.target for address in addresses}
+    taken = Address.objects.filter(
+        customer_id=customer_id, tm_delete__isnull=True, target__in=targets
+    ).values_list("type", "target")
+    if agent is not None:
+        taken = taken.exclude(agent_id=agent.pk)
+    taken_keys = set(taken)
+    conflicts = [
+        FieldError(f"addresses[{index}].target", "is already assigned to another agent")
+        for index, address in enumerate(addresses)
+        if address.key in taken_keys
+    ]
+    if conflicts:
+        raise AlreadyExists(
+            "ADDRESS_ALREADY_ASSIGNED", "An address is already assigned to another agent.", conflicts
+        )
+
+
+def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
+    now = timezone.now()
+    Address.objects.bulk_create(
+        Address(
+            customer_id=agent.customer_id,
+            agent=agent,
+            position=position,
+            type=address.type,
+            target=address.target,
+            target_name=address.target_name,
+            name=address.name,
+            detail=address.detail,
+            tm_create=now,
+        )
+        for position, address in enumerate(addresses)
+    )
+
+
+def _write_tags(agent: Agent, tag_ids: Iterable[UUID]) -> None:
+    from tags.models import AgentTag
+
+    AgentTag.objects.bulk_create(AgentTag(agent=agent, tag_id=tag_id) for tag_id in tag_ids)
+
+
+def new_direct_hash() -> str:
+    """12 lowercase hex characters from a cryptographic source, not used by any agent."""
+    while True:
+        candidate = secrets.token_hex(6)
+        if not Agent.objects.filter(direct_hash=candidate).exists():
+            return candidate
+
+
+def _changed_by(actor: Actor) -> dict:
+    if isinstance(actor, AccessKey):
+        return {"changed_by_access_key": actor}
+    return {"changed_by_agent": actor}
+
+
+def record_agent_events(agents: Sequence[Agent], event_type: str) -> None:
+    """Write one event per agent with its current representation (same transaction)."""
+    if not agents:
+        return
+    fresh = Agent.objects.with_related().in_bulk([agent.pk for agent in agents])
+    now = timezone.now()
+    AgentEvent.objects.bulk_create(
+        AgentEvent(
+            customer_id=agent.customer_id,
+            agent_id=agent.pk,
+            type=event_type,
+            data=agent_representation(fresh[agent.pk]),
+            tm_create=now,
+        )
+        for agent in agents
+    )
+
+
+def _refreshed(agent: Agent) -> Agent:
+    """The agent re-read with everything its representation needs."""
+    return Agent.objects.with_related().get(pk=agent.pk)
+
+
+def _record_and_return(agent: Agent, event_type: str) -> Agent:
+    fresh = _refreshed(agent)
+    AgentEvent.objects.create(
+        customer_id=fresh.customer_id, agent_id=fresh.pk, type=event_type, data=agent_representation(fresh)
+    )
+    return fresh
+
+
+def _revoke_login_tokens(agent: Agent) -> None:
+    LoginToken.objects.filter(agent=agent, tm_revoke__isnull=True).update(tm_revoke=timezone.now())
+
+
+def hash_secret(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+@atomic_service
+def customer_create_with_admin(*, name: str, username: str, password: str, detail: str = "") -> Agent:
+    """A new customer and its first admin agent (permission 32); the username must be free."""
+    name = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
+    customer = Customer.objects.create(name=name, detail=detail or "")
+    return agent_create(
+        actor=None,
+        customer_id=customer.id,
+        username=username,
+        password=password,
+        name=name + " admin",
+        permission=Permission.CUSTOMER_ADMIN,
+    )
+
+
+# --- agents ------------------------------------------------------------------------------------
+
+
+@atomic_service
+def agent_create(
+    *,
+    actor: Actor,
+    customer_id: UUID,
+    username: object,
+    password: object,
+    name: object = "",
+    detail: object = "",
+    ring_method: object = RingMethod.RINGALL,
+    permission: object = 0,
+    tag_ids: object = (),
+    addresses: object = (),
+) -> Agent:
+    """Create an agent: status offline, a fresh direct hash.
+
+    The username is unique among live agents of all customers, case-insensitively (sign-in
+    takes no customer). Permission, tags and addresses follow the same rules as changing them.
+    """
+    permissions.require_supervisor_of(actor, customer_id)
+    username = clean_username(username)
+    password = clean_password(password)
+    name = clean_text("name", name, max_length=NAME_MAX_LENGTH)
+    detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    ring_method = clean_ring_method(ring_method)
+    permission = clean_permission(permission)
+    _check_permission_change(actor, customer_id, old=0, new=permission)
+    clean_addrs = clean_address_list(list(addresses) if isinstance(addresses, tuple) else addresses)
+
+    if Agent.objects.live().filter(username__iexact=username).exists():
+        raise AlreadyExists("AGENT_ALREADY_EXISTS", "An agent with this username already exists.")
+    tag_id_list = clean_tag_ids(customer_id, list(tag_ids) if isinstance(tag_ids, tuple) else tag_ids)
+    _check_addresses_free(customer_id, clean_addrs, agent=None)
+
+    now = timezone.now()
+    agent = Agent(
+        customer_id=customer_id,
+        username=username,
+        name=name,
+        detail=detail,
+        ring_method=ring_method,
+        permission=permission,
+        status=AgentStatus.OFFLINE,
+        direct_hash=new_direct_hash(),
+        tm_create=now,
+        tm_status=now,
+    )
+    agent.set_password(password)
+    agent.save(force_insert=True)
+    _write_tags(agent, tag_id_list)
+    _write_addresses(agent, clean_addrs)
+    AgentStatusChange.objects.create(
+        agent=agent,
+        from_status="",
+        to_status=AgentStatus.OFFLINE,
+        reason="created",
+        tm_create=now,
+        **_changed_by(actor),
+    )
+    return _record_and_return(agent, AgentEventType.CREATED)
+
+
+@atomic_service
+def agent_update(
+    *, actor: Actor, agent: Agent, name: object = UNSET, detail: object = UNSET, ring_method: object = UNSET
+) -> Agent:
+    """Change name, detail and ring method; fields left UNSET keep their value."""
+    permissions.require_self_or_supervisor(actor, agent)
+    changes: dict[str, object] = {}
+    if name is not UNSET:
+        changes["name"] = clean_text("name", name, max_length=NAME_MAX_LENGTH)
+    if detail is not UNSET:
+        changes["detail"] = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    if ring_method is not UNSET:
+        changes["ring_method"] = clean_ring_method(ring_method)
+    if not changes:
+        return _refreshed(agent)
+    changes["tm_update"] = timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(**changes)
+    return _record_and_return(agent, AgentEventType.UPDATED)
+
+
+@atomic_service
+def agent_set_status(*, actor: Actor, agent: Agent, status: object, reason: object = "") -> Agent:
+    """Set the status and record the change (who, when, from, to, reason).
+
+    Setting the status an agent already has changes nothing and records nothing.
+    """
+    permissions.require_self_or_supervisor(actor, agent)
+    status = clean_status(status)
+    reason = clean_text("reason", reason, max_length=REASON_MAX_LENGTH)
+    # The row lock makes `from_status` exact when two supervisors change it at once.
+    current = Agent.objects.select_for_update().filter(pk=agent.pk).values_list("status", flat=True).get()
+    if current == status:
+        return _refreshed(agent)
+    now = timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(status=status, tm_status=now, tm_update=now)
+    AgentStatusChange.objects.create(
+        agent_id=agent.pk,
+        from_status=current,
+        to_status=status,
+        reason=reason,
+        tm_create=now,
+        **_changed_by(actor),
+    )
+    return _record_and_return(agent, AgentEventType.STATUS_UPDATED)
+
+
+@atomic_service
+def agent_replace_addresses(*, actor: Actor, agent: Agent, addresses: object) -> Agent:
+    """Replace all addresses, all or nothing.
+
+    At most 20, each valid for its type, none twice, none held by another live agent of the
+    same customer (ADDRESS_ALREADY_ASSIGNED). Order is kept: it is the ring order.
+    """
+    permissions.require_self_or_supervisor(actor, agent)
+    cleaned = clean_address_list(addresses)
+    Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk").get()
+    _check_addresses_free(agent.customer_id, cleaned, agent=agent)
+    Address.objects.filter(agent_id=agent.pk, tm_delete__isnull=True).delete()
+    _write_addresses(agent, cleaned)
+    Agent.objects.filter(pk=agent.pk).update(tm_update=timezone.now())
+    return _record_and_return(agent, AgentEventType.UPDATED)
+
+
+@atomic_service
+def agent_replace_tags(*, actor: Actor, agent: Agent, tag_ids: object) -> Agent:
+    """Replace all tags with live tags of the agent's customer (INVALID_TAG_IDS otherwise)."""
+    from tags.models import AgentTag
+
+    permissions.require_supervisor_of(actor, agent.customer_id)
+    wanted = clean_tag_ids(agent.customer_id, tag_ids)
+    Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk").get()
+    AgentTag.objects.filter(agent_id=agent.pk).delete()
+    _write_tags(agent, wanted)
+    Agent.objects.filter(pk=agent.pk).update(tm_update=timezone.now())
+    return _record_and_return(agent, AgentEventType.UPDATED)
+
+
+def agent_add_tags(*, actor: Actor, agent: Agent, tag_ids: Sequence[UUID]) -> Agent:
+    """Add tags to those the agent has (used by the console's bulk actions)."""
+    with transaction.atomic():
+        current = list(agent.tag_links.values_list("tag_id", flat=True))
+        return agent_replace_tags(
+            actor=actor, agent=agent, tag_ids=current + [t for t in tag_ids if t not in current]
+        )
+
+
+def agent_remove_tags(*, actor: Actor, agent: Agent, tag_ids: Sequence[UUID]) -> Agent:
+    """Remove tags from those the agent has (used by the console's bulk actions)."""
+    with transaction.atomic():
+        current = list(agent.tag_links.values_list("tag_id", flat=True))
+        return agent_replace_tags(
+            actor=actor, agent=agent, tag_ids=[t for t in current if t not in set(tag_ids)]
+        )
+
+
+@atomic_service
+def agent_set_permission(*, actor: Actor, agent: Agent, permission: object) -> Agent:
+    """Set the permission bitmask.
+
+    Only bits 1, 16, 32, 64; only a project super admin changes bit 1; only an admin changes
+    bit 32; the customer keeps at least one live admin (LAST_ADMIN). A change revokes the
+    agent's login tokens.
+    """
+    permissions.require_supervisor_of(actor, agent.customer_id)
+    new = clean_permission(permission)
+    _lock_customer(agent.customer_id)
+    old = Agent.objects.select_for_update().filter(pk=agent.pk).values_list("permission", flat=True).get()
+    if old == new:
+        return _refreshed(agent)
+    _check_permission_change(actor, agent.customer_id, old=old, new=new)
+    if old & Permission.CUSTOMER_ADMIN and not new & Permission.CUSTOMER_ADMIN:
+        _check_not_last_admin(agent)
+    Agent.objects.filter(pk=agent.pk).update(permission=new, tm_update=timezone.now())
+    _revoke_login_tokens(agent)
+    return _record_and_return(agent, AgentEventType.UPDATED)
+
+
+@atomic_service
+def agent_set_password(*, actor: Actor, agent: Agent, password: object, old_password: object = None) -> Agent:
+    """Set a new password and revoke the agent's login tokens.
+
+    A supervisor resets it without the old one; an agent changing its own password (and any
+    caller that sends `old_password`) must give the current password.
+    """
+    permissions.require_self_or_supervisor(actor, agent)
+    needs_old = old_password is not None or not permissions.is_supervisor_of(actor, agent.customer_id)
+    if needs_old and (not isinstance(old_password, str) or not agent.check_password(old_password)):
+        raise InvalidArgument(
+            "INVALID_OLD_PASSWORD",
+            "The current password is wrong.",
+            [FieldError("old_password", "does not match the current password")],
+        )
+    password = clean_password(password, agent)
+    agent.set_password(password)
+    Agent.objects.filter(pk=agent.pk).update(password=agent.password, tm_update=timezone.now())
+    _revoke_login_tokens(agent)
+    return _record_and_return(agent, AgentEventType.UPDATED)
+
+
+@atomic_service
+def agent_regenerate_direct_hash(*, actor: Actor, agent: Agent) -> Agent:
+    """Give the agent a new direct hash; the previous one stops resolving at once."""
+    permissions.require_supervisor_of(actor, agent.customer_id)
+    Agent.objects.filter(pk=agent.pk).update(direct_hash=new_direct_hash(), tm_update=timezone.now())
+    return _record_and_return(agent, AgentEventType.UPDATED)
+
+
+@atomic_service
+def agent_delete(*, actor: Actor, agent: Agent) -> Agent:
+    """Soft delete: frees the username, addresses and direct hash, revokes the agent's tokens,
+    keeps the row and its status history. The customer's last admin cannot be deleted."""
+    permissions.require_supervisor_of(actor, agent.customer_id)
+    _lock_customer(agent.customer_id)
+    current = Agent.objects.select_for_update().filter(pk=agent.pk, tm_delete__isnull=True).first()
+    if current is None:
+        raise NotFound("AGENT_NOT_FOUND", "No such agent.")
+    if current.permission & Permission.CUSTOMER_ADMIN:
+        _check_not_last_admin(current)
+    now = timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(tm_delete=now, tm_update=now, direct_hash=None)
+    Address.objects.filter(agent_id=agent.pk, tm_delete__isnull=True).update(tm_delete=now)
+    _revoke_login_tokens(agent)
+    return _record_and_return(agent, AgentEventType.DELETED)
+
+
+@atomic_service
+def agent_restore(*, actor: Actor, agent: Agent) -> Agent:
+    """Bring a deleted agent back (operators only), when it is safe.
+
+    Safe means its username is free again; it comes back offline, with a new direct hash and
+    no addresses (the old ones may have been given to others since), and must sign in anew.
+    """
+    if not permissions.is_project_super_admin(actor):
+        raise PermissionDenied("SUPER_ADMIN_REQUIRED", "Only a project super admin may restore agents.")
+    current = Agent.objects.select_for_update().get(pk=agent.pk)
+    if current.tm_delete is None:
+        raise FailedPrecondition("AGENT_NOT_DELETED", "The agent is not deleted.")
+    if Agent.objects.live().filter(username__iexact=current.username).exists():
+        raise AlreadyExists("AGENT_ALREADY_EXISTS", "Another live agent now has this username.")
+    now = timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(
+        tm_delete=None,
+        tm_update=now,
+        direct_hash=new_direct_hash(),
+        status=AgentStatus.OFFLINE,
+        tm_status=now,
+    )
+    if current.status != AgentStatus.OFFLINE:
+        AgentStatusChange.objects.create(
+            agent_id=agent.pk,
+            from_status=current.status,
+            to_status=AgentStatus.OFFLINE,
+            reason="restored",
+            tm_create=now,
+            **_changed_by(actor),
+        )
+    return _record_and_return(agent, AgentEventType.UPDATED)
+
+
+# --- login tokens -------------------------------------------------------------------------------
+
+
+def login_token_create(*, username: object, password: object) -> tuple[Agent, str]:
+    """Check the username and password and issue a login token (plaintext returned once).
+
+    An unknown user, a wrong password and a deleted agent get the same answer.
+    """
+    from agents.backends import AgentBackend
+
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise InvalidArgument("INVALID_CREDENTIALS_FORMAT", "username and password are required.")
+    agent = AgentBackend().authenticate(None, username=username, password=password)
+    if agent is None:
+        raise Unauthenticated("INVALID_CREDENTIALS", "Wrong username or password.")
+    plaintext = secrets.token_urlsafe(32)
+    now = timezone.now()
+    LoginToken.objects.create(
+        agent=agent,
+        token_hash=hash_secret(plaintext),
+        tm_create=now,
+        tm_expire=now + settings.LOGIN_TOKEN_LIFETIME,
+    )
+    Agent.objects.filter(pk=agent.pk).update(last_login=now)
+    return agent, plaintext
+
+
+def login_token_revoke(*, plaintext: str) -> None:
+    """Revoke one login token (logout). Unknown tokens are ignored."""
+    LoginToken.objects.filter(token_hash=hash_secret(plaintext), tm_revoke__isnull=True).update(
+        tm_revoke=timezone.now()
+    )
+
+
+# --- access keys --------------------------------------------------------------------------------
+
+
+def _clean_expire(expire: object) -> timedelta:
+    if expire is None:
+        return settings.ACCESS_KEY_DEFAULT_LIFETIME
+    minimum = int(settings.ACCESS_KEY_MIN_LIFETIME.total_seconds())
+    if (
+        not isinstance(expire, int)
+        or isinstance(expire, bool)
+        or not minimum <= expire <= ACCESS_KEY_MAX_LIFETIME.total_seconds()
+    ):
+        message = f"must be a lifetime in seconds, at least {minimum}"
+        raise InvalidArgument("INVALID_EXPIRE", f"expire {message}.", [FieldError("expire", message)])
+    return timedelta(seconds=expire)
+
+
+@atomic_service
+def access_key_create(
+    *, actor: Actor, customer_id: UUID, name: object = "", detail: object = "", expire: object = None
+) -> tuple[AccessKey, str]:
+    """Create an access key for the customer (admins only); the plaintext is returned once.
+
+    The plaintext is `vb_` + 32 URL-safe random characters; only its SHA-256 and its first 11
+    characters are stored.
+    """
+    permissions.require_admin_of(actor, customer_id)
+    name = clean_text("name", name, max_length=NAME_MAX_LENGTH)
+    detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    lifetime = _clean_expire(expire)
+    plaintext = ACCESS_KEY_PREFIX + secrets.token_urlsafe(24)
+    now = timezone.now()
+    access_key = AccessKey.objects.create(
+        customer_id=customer_id,
+        name=name,
+        detail=detail,
+        token_hash=hash_secret(plaintext),
+        token_prefix=plaintext[:11],
+        tm_expire=now + lifetime,
+        tm_create=now,
+    )
+    return access_key, plaintext
+
+
+@atomic_service
+def access_key_update(
+    *, actor: Actor, access_key: AccessKey, name: object = UNSET, detail: object = UNSET
+) -> AccessKey:
+    """Change an access key's name and detail (admins only)."""
+    permissions.require_admin_of(actor, access_key.customer_id)
+    if name is not UNSET:
+        access_key.name = clean_text("name", name, max_length=NAME_MAX_LENGTH)
+    if detail is not UNSET:
+        access_key.detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    access_key.tm_update = timezone.now()
+    access_key.save(update_fields=["name", "detail", "tm_update"])
+    return access_key
+
+
+@atomic_service
+def access_key_delete(*, actor: Actor, access_key: AccessKey) -> AccessKey:
+    """Delete an access key (admins only); it stops authenticating at once."""
+    permissions.require_admin_of(actor, access_key.customer_id)
+    now = timezone.now()
+    access_key.tm_delete = now
+    access_key.tm_update = now
+    access_key.save(update_fields=["tm_delete", "tm_update"])
+    return access_key

@@ -1,0 +1,71 @@
+"""Every write to tags (contract section 7)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.utils import timezone
+
+from agents import permissions
+from agents.models import Agent, AgentEventType
+from agents.permissions import Actor
+from agents.services import (
+    DETAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    UNSET,
+    atomic_service,
+    clean_text,
+    record_agent_events,
+)
+from tags.models import AgentTag, Tag
+from voipbin_admin.errors import AlreadyExists
+
+TAG_ALREADY_EXISTS = "TAG_ALREADY_EXISTS"
+
+
+def _check_name_free(customer_id: UUID, name: str, *, exclude: Tag | None = None) -> None:
+    others = Tag.objects.live().for_customer(customer_id).filter(name__iexact=name)
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    if others.exists():
+        raise AlreadyExists(TAG_ALREADY_EXISTS, f"A tag named {name!r} already exists.")
+
+
+@atomic_service
+def tag_create(*, actor: Actor, customer_id: UUID, name: object, detail: object = "") -> Tag:
+    """Create a tag; its name is unique among the customer's live tags, case-insensitively."""
+    permissions.require_supervisor_of(actor, customer_id)
+    name = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
+    detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    _check_name_free(customer_id, name)
+    return Tag.objects.create(customer_id=customer_id, name=name, detail=detail)
+
+
+@atomic_service
+def tag_update(*, actor: Actor, tag: Tag, name: object = UNSET, detail: object = UNSET) -> Tag:
+    """Rename or re-describe a tag; fields left UNSET keep their value."""
+    permissions.require_supervisor_of(actor, tag.customer_id)
+    if name is not UNSET:
+        tag.name = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
+        _check_name_free(tag.customer_id, tag.name, exclude=tag)
+    if detail is not UNSET:
+        tag.detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    tag.tm_update = timezone.now()
+    tag.save(update_fields=["name", "detail", "tm_update"])
+    return tag
+
+
+@atomic_service
+def tag_delete(*, actor: Actor, tag: Tag) -> Tag:
+    """Soft delete a tag and take it off every agent (each gets an agent_updated event)."""
+    permissions.require_supervisor_of(actor, tag.customer_id)
+    now = timezone.now()
+    affected_ids = list(AgentTag.objects.filter(tag=tag).values_list("agent_id", flat=True))
+    AgentTag.objects.filter(tag=tag).delete()
+    tag.tm_delete = now
+    tag.tm_update = now
+    tag.save(update_fields=["tm_delete", "tm_update"])
+    if affected_ids:
+        Agent.objects.filter(pk__in=affected_ids).update(tm_update=now)
+        record_agent_events(list(Agent.objects.filter(pk__in=affected_ids)), AgentEventType.UPDATED)
+    return tag

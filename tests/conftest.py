@@ -1,0 +1,94 @@
+"""Shared fixtures: the named personas of STYLE.md and a database snapshot helper.
+
+Customer A has an admin, a manager and a plain agent; customer B has an admin who must see
+nothing of A.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from agents.models import Permission
+from tests.factories import PASSWORD, make_agent, make_customer_admin
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def admin_a(db):
+    return make_customer_admin(username="alice-admin", customer_name="Customer A")
+
+
+@pytest.fixture
+def customer_a(admin_a):
+    return admin_a.customer
+
+
+@pytest.fixture
+def manager_a(customer_a):
+    return make_agent(customer_a.id, username="mike-manager", permission=Permission.CUSTOMER_MANAGER)
+
+
+@pytest.fixture
+def agent_a(customer_a):
+    return make_agent(customer_a.id, username="pat-agent", permission=Permission.CUSTOMER_AGENT)
+
+
+@pytest.fixture
+def admin_b(db):
+    return make_customer_admin(username="bob-admin", customer_name="Customer B")
+
+
+@pytest.fixture
+def customer_b(admin_b):
+    return admin_b.customer
+
+
+@pytest.fixture
+def super_admin(customer_a):
+    return make_agent(
+        customer_a.id,
+        username="sam-superadmin",
+        permission=Permission.PROJECT_SUPER_ADMIN | Permission.CUSTOMER_ADMIN,
+    )
+
+
+def database_state() -> dict[str, list[tuple]]:
+    """Every row of every project table, to assert that a refused write changed nothing."""
+    state = {}
+    for app_label in ("agents", "tags"):
+        for model in apps.get_app_config(app_label).get_models():
+            fields = [field.attname for field in model._meta.concrete_fields]
+            state[model._meta.label] = sorted(
+                model.objects.values_list(*fields), key=lambda row: tuple(str(value) for value in row)
+            )
+    return state
+
+
+@pytest.fixture
+def unchanged_database(db):
+    """Use as `with unchanged_database(): <refused call>`; fails if any row changed."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def check():
+        before = database_state()
+        yield
+        assert database_state() == before, "a refused write changed the database"
+
+    return check
+
+
+@pytest.fixture
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"

@@ -1,0 +1,66 @@
+"""The one family of domain errors raised by services and selectors.
+
+Each error carries the contract's `status` (which fixes the HTTP code), a stable `reason`
+code a program can branch on, a human message and optional per-field details. Every front
+door translates these: the API into the error envelope, the console and the admin site into
+messages next to the form fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    status = "INTERNAL"
+    http_status = 500
+
+    def __init__(self, reason: str, message: str, details: list[FieldError] | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.details = list(details or [])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.reason!r}, {self.message!r})"
+
+
+class InvalidArgument(DomainError):
+    status = "INVALID_ARGUMENT"
+    http_status = 400
+
+
+class Unauthenticated(DomainError):
+    status = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class PermissionDenied(DomainError):
+    status = "PERMISSION_DENIED"
+    http_status = 403
+
+
+class NotFound(DomainError):
+    status = "NOT_FOUND"
+    http_status = 404
+
+
+class AlreadyExists(DomainError):
+    status = "ALREADY_EXISTS"
+    http_status = 409
+
+
+class FailedPrecondition(DomainError):
+    status = "FAILED_PRECONDITION"
+    http_status = 409
+
+
+class ResourceExhausted(DomainError):
+    status = "RESOURCE_EXHAUSTED"
+    http_status = 429
