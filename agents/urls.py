@@ -1,0 +1,4 @@
+"""Routes of the supervisor console."""
+
+app_name = "console"
+urlpatterns: list = []
