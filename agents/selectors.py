@@ -6,14 +6,15 @@ exactly like a missing one (NOT_FOUND), so existence never leaks across customer
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from agents import permissions
-from agents.models import AccessKey, Agent, AgentStatusChange, LoginToken
+from agents.models import AccessKey, Agent, AgentStatus, AgentStatusChange, LoginToken
 from agents.permissions import Actor
 from agents.services import ACCESS_KEY_PREFIX, hash_secret
 from voipbin_admin.errors import InvalidArgument, NotFound, Unauthenticated
@@ -122,3 +123,102 @@ def credential_actor(raw: str) -> Agent | AccessKey:
     if token is None:
         raise invalid
     return token.agent
+
+
+# --- the supervisor console ---------------------------------------------------------------------
+
+#: The console's sort keys and what each orders by (a tie-breaker last, so pages are stable).
+AGENT_CONSOLE_ORDERINGS = {
+    "name": ("name", "username", "id"),
+    "-name": ("-name", "-username", "-id"),
+    "username": ("username", "id"),
+    "-username": ("-username", "-id"),
+    "status": ("status", "name", "username", "id"),
+    "-status": ("-status", "name", "username", "id"),
+    "status_since": ("tm_status", "id"),
+    "-status_since": ("-tm_status", "-id"),
+    "created": ("tm_create", "id"),
+    "-created": ("-tm_create", "-id"),
+}
+
+
+def agent_console_list(
+    *,
+    customer_id: UUID,
+    status: str | None = None,
+    tag_ids: Sequence[UUID] | None = None,
+    q: str | None = None,
+    ring_method: str | None = None,
+    permission_bit: int | None = None,
+    ordering: str = "-created",
+) -> QuerySet[Agent]:
+    """`agent_list` plus the console's extra filters and a whitelisted ordering.
+
+    `permission_bit` keeps agents having that bit; 0 keeps agents with no permission bit at all.
+    """
+    agents = agent_list(customer_id=customer_id, status=status, tag_ids=tag_ids, q=q)
+    if ring_method:
+        agents = agents.filter(ring_method=ring_method)
+    if permission_bit == 0:
+        agents = agents.filter(permission=0)
+    elif permission_bit:
+        agents = agents.annotate(permission_match=F("permission").bitand(permission_bit)).filter(
+            permission_match=permission_bit
+        )
+    return agents.order_by(*AGENT_CONSOLE_ORDERINGS.get(ordering, AGENT_CONSOLE_ORDERINGS["-created"]))
+
+
+def agent_board(
+    *,
+    customer_id: UUID,
+    status: str | None = None,
+    tag_ids: Sequence[UUID] | None = None,
+    q: str | None = None,
+) -> QuerySet[Agent]:
+    """The live status board's tiles: only what a tile shows, with tag links, by name."""
+    from tags.models import AgentTag
+
+    return (
+        agent_list(customer_id=customer_id, status=status, tag_ids=tag_ids, q=q)
+        .prefetch_related(None)
+        .prefetch_related(
+            Prefetch("tag_links", queryset=AgentTag.objects.order_by("id").only("agent_id", "tag_id"))
+        )
+        .only("id", "customer_id", "username", "name", "status", "tm_status")
+        .order_by("name", "username", "id")
+    )
+
+
+def agent_status_counts(*, customer_id: UUID) -> dict[str, int]:
+    """How many live agents of the customer are in each status (every status, 0 when none)."""
+    counts = dict.fromkeys(AgentStatus.values, 0)
+    rows = Agent.objects.live().for_customer(customer_id).values("status").annotate(count=Count("id"))
+    for row in rows.order_by():
+        counts[row["status"]] = row["count"]
+    return counts
+
+
+def agent_board_version(*, customer_id: UUID) -> str:
+    """A fingerprint of everything the status board shows for a customer.
+
+    It changes whenever a live agent is created, deleted, renamed, retagged or changes status
+    (each bumps `tm_update` or `tm_status`), and whenever a tag is created, renamed or deleted.
+    The board polls with it and gets "no change" without rendering when it is the same. It
+    hashes the rows themselves rather than a max timestamp, so a transaction that commits
+    after a later one is never missed.
+    """
+    from tags.models import Tag
+
+    digest = hashlib.sha256()
+    agent_rows = (
+        Agent.objects.live()
+        .for_customer(customer_id)
+        .order_by("id")
+        .values_list("id", "status", "tm_status", "tm_update")
+    )
+    for row in agent_rows:
+        digest.update(repr(row).encode())
+    digest.update(b"|tags|")
+    for row in Tag.objects.live().for_customer(customer_id).order_by("id").values_list("id", "tm_update"):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()[:32]

@@ -246,6 +246,18 @@ def _lock_customer(customer_id: UUID) -> None:
     Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk").first()
 
 
+def _lock_live_agent(agent: Agent) -> Agent:
+    """Lock the agent's row; a deleted agent is AGENT_NOT_FOUND.
+
+    Callers may hold an agent read before a concurrent delete: writing to it would give a
+    deleted agent live addresses (blocking them for everyone) or a direct hash again.
+    """
+    current = Agent.objects.select_for_update().filter(pk=agent.pk, tm_delete__isnull=True).first()
+    if current is None:
+        raise NotFound("AGENT_NOT_FOUND", "No such agent.")
+    return current
+
+
 def _check_not_last_admin(agent: Agent) -> None:
     others = (
         Agent.objects.live()
@@ -368,9 +380,28 @@ def customer_create_with_admin(*, name: str, username: str, password: str, detai
         customer_id=customer.id,
         username=username,
         password=password,
-        name=name + " admin",
+        # The customer's name may use all 255 characters; the admin's derived name must fit too.
+        name=name[: NAME_MAX_LENGTH - len(" admin")] + " admin",
         permission=Permission.CUSTOMER_ADMIN,
     )
+
+
+@atomic_service
+def customer_update(
+    *, actor: Actor, customer: Customer, name: object = UNSET, detail: object = UNSET
+) -> Customer:
+    """Rename or re-describe a customer (project super admins only); UNSET fields keep their value."""
+    if not permissions.is_project_super_admin(actor):
+        raise PermissionDenied("SUPER_ADMIN_REQUIRED", "Only a project super admin may change a customer.")
+    changes: dict[str, object] = {}
+    if name is not UNSET:
+        changes["name"] = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
+    if detail is not UNSET:
+        changes["detail"] = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    if changes:
+        changes["tm_update"] = timezone.now()
+        Customer.objects.filter(pk=customer.pk).update(**changes)
+    return Customer.objects.get(pk=customer.pk)
 
 
 # --- agents ------------------------------------------------------------------------------------
@@ -451,6 +482,7 @@ def agent_update(
         changes["detail"] = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
     if ring_method is not UNSET:
         changes["ring_method"] = clean_ring_method(ring_method)
+    _lock_live_agent(agent)
     if not changes:
         return _refreshed(agent)
     changes["tm_update"] = timezone.now()
@@ -468,7 +500,7 @@ def agent_set_status(*, actor: Actor, agent: Agent, status: object, reason: obje
     status = clean_status(status)
     reason = clean_text("reason", reason, max_length=REASON_MAX_LENGTH)
     # The row lock makes `from_status` exact when two supervisors change it at once.
-    current = Agent.objects.select_for_update().filter(pk=agent.pk).values_list("status", flat=True).get()
+    current = _lock_live_agent(agent).status
     if current == status:
         return _refreshed(agent)
     now = timezone.now()
@@ -493,7 +525,7 @@ def agent_replace_addresses(*, actor: Actor, agent: Agent, addresses: object) ->
     """
     permissions.require_self_or_supervisor(actor, agent)
     cleaned = clean_address_list(addresses)
-    Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk").get()
+    _lock_live_agent(agent)
     _check_addresses_free(agent.customer_id, cleaned, agent=agent)
     Address.objects.filter(agent_id=agent.pk, tm_delete__isnull=True).delete()
     _write_addresses(agent, cleaned)
@@ -508,7 +540,7 @@ def agent_replace_tags(*, actor: Actor, agent: Agent, tag_ids: object) -> Agent:
 
     permissions.require_supervisor_of(actor, agent.customer_id)
     wanted = clean_tag_ids(agent.customer_id, tag_ids)
-    Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk").get()
+    _lock_live_agent(agent)
     AgentTag.objects.filter(agent_id=agent.pk).delete()
     _write_tags(agent, wanted)
     Agent.objects.filter(pk=agent.pk).update(tm_update=timezone.now())
@@ -544,7 +576,7 @@ def agent_set_permission(*, actor: Actor, agent: Agent, permission: object) -> A
     permissions.require_supervisor_of(actor, agent.customer_id)
     new = clean_permission(permission)
     _lock_customer(agent.customer_id)
-    old = Agent.objects.select_for_update().filter(pk=agent.pk).values_list("permission", flat=True).get()
+    old = _lock_live_agent(agent).permission
     if old == new:
         return _refreshed(agent)
     _check_permission_change(actor, agent.customer_id, old=old, new=new)
@@ -563,8 +595,9 @@ def agent_set_password(*, actor: Actor, agent: Agent, password: object, old_pass
     caller that sends `old_password`) must give the current password.
     """
     permissions.require_self_or_supervisor(actor, agent)
+    current = _lock_live_agent(agent)
     needs_old = old_password is not None or not permissions.is_supervisor_of(actor, agent.customer_id)
-    if needs_old and (not isinstance(old_password, str) or not agent.check_password(old_password)):
+    if needs_old and (not isinstance(old_password, str) or not current.check_password(old_password)):
         raise InvalidArgument(
             "INVALID_OLD_PASSWORD",
             "The current password is wrong.",
@@ -581,6 +614,7 @@ def agent_set_password(*, actor: Actor, agent: Agent, password: object, old_pass
 def agent_regenerate_direct_hash(*, actor: Actor, agent: Agent) -> Agent:
     """Give the agent a new direct hash; the previous one stops resolving at once."""
     permissions.require_supervisor_of(actor, agent.customer_id)
+    _lock_live_agent(agent)
     Agent.objects.filter(pk=agent.pk).update(direct_hash=new_direct_hash(), tm_update=timezone.now())
     return _record_and_return(agent, AgentEventType.UPDATED)
 
@@ -625,6 +659,9 @@ def agent_restore(*, actor: Actor, agent: Agent) -> Agent:
         status=AgentStatus.OFFLINE,
         tm_status=now,
     )
+    # The representation lists every address row of the agent: the freed ones must go, or the
+    # restored agent would show addresses it no longer holds (and that others may hold now).
+    Address.objects.filter(agent_id=agent.pk, tm_delete__isnull=False).delete()
     if current.status != AgentStatus.OFFLINE:
         AgentStatusChange.objects.create(
             agent_id=agent.pk,
@@ -715,18 +752,31 @@ def access_key_create(
     return access_key, plaintext
 
 
+def _lock_live_access_key(access_key: AccessKey) -> None:
+    """Lock the key's row; a deleted key is ACCESS_KEY_NOT_FOUND (a caller may hold a stale one)."""
+    live = AccessKey.objects.select_for_update().live().filter(pk=access_key.pk)
+    if live.values_list("pk").first() is None:
+        raise NotFound("ACCESS_KEY_NOT_FOUND", "No such access key.")
+
+
 @atomic_service
 def access_key_update(
     *, actor: Actor, access_key: AccessKey, name: object = UNSET, detail: object = UNSET
 ) -> AccessKey:
-    """Change an access key's name and detail (admins only)."""
+    """Change an access key's name and detail (admins only); fields left UNSET keep their value."""
     permissions.require_admin_of(actor, access_key.customer_id)
+    changes: dict[str, str] = {}
     if name is not UNSET:
-        access_key.name = clean_text("name", name, max_length=NAME_MAX_LENGTH)
+        changes["name"] = clean_text("name", name, max_length=NAME_MAX_LENGTH)
     if detail is not UNSET:
-        access_key.detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+        changes["detail"] = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    _lock_live_access_key(access_key)
+    for field, value in changes.items():
+        setattr(access_key, field, value)
     access_key.tm_update = timezone.now()
-    access_key.save(update_fields=["name", "detail", "tm_update"])
+    # Only the fields given: a stale object must not undo another writer's change.
+    access_key.save(update_fields=[*changes, "tm_update"])
+    access_key.refresh_from_db()
     return access_key
 
 
@@ -734,6 +784,7 @@ def access_key_update(
 def access_key_delete(*, actor: Actor, access_key: AccessKey) -> AccessKey:
     """Delete an access key (admins only); it stops authenticating at once."""
     permissions.require_admin_of(actor, access_key.customer_id)
+    _lock_live_access_key(access_key)
     now = timezone.now()
     access_key.tm_delete = now
     access_key.tm_update = now

@@ -18,7 +18,7 @@ from agents.services import (
     record_agent_events,
 )
 from tags.models import AgentTag, Tag
-from voipbin_admin.errors import AlreadyExists
+from voipbin_admin.errors import AlreadyExists, NotFound
 
 TAG_ALREADY_EXISTS = "TAG_ALREADY_EXISTS"
 
@@ -29,6 +29,12 @@ def _check_name_free(customer_id: UUID, name: str, *, exclude: Tag | None = None
         others = others.exclude(pk=exclude.pk)
     if others.exists():
         raise AlreadyExists(TAG_ALREADY_EXISTS, f"A tag named {name!r} already exists.")
+
+
+def _lock_live_tag(tag: Tag) -> None:
+    """Lock the tag's row; a deleted tag is TAG_NOT_FOUND (a caller may hold a stale one)."""
+    if Tag.objects.select_for_update().live().filter(pk=tag.pk).values_list("pk").first() is None:
+        raise NotFound("TAG_NOT_FOUND", "No such tag.")
 
 
 @atomic_service
@@ -45,13 +51,20 @@ def tag_create(*, actor: Actor, customer_id: UUID, name: object, detail: object 
 def tag_update(*, actor: Actor, tag: Tag, name: object = UNSET, detail: object = UNSET) -> Tag:
     """Rename or re-describe a tag; fields left UNSET keep their value."""
     permissions.require_supervisor_of(actor, tag.customer_id)
+    changes: dict[str, str] = {}
     if name is not UNSET:
-        tag.name = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
-        _check_name_free(tag.customer_id, tag.name, exclude=tag)
+        changes["name"] = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
     if detail is not UNSET:
-        tag.detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+        changes["detail"] = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    _lock_live_tag(tag)
+    if "name" in changes:
+        _check_name_free(tag.customer_id, changes["name"], exclude=tag)
+    for field, value in changes.items():
+        setattr(tag, field, value)
     tag.tm_update = timezone.now()
-    tag.save(update_fields=["name", "detail", "tm_update"])
+    # Only the fields given: a stale object must not undo another writer's change.
+    tag.save(update_fields=[*changes, "tm_update"])
+    tag.refresh_from_db()
     return tag
 
 
@@ -59,6 +72,7 @@ def tag_update(*, actor: Actor, tag: Tag, name: object = UNSET, detail: object =
 def tag_delete(*, actor: Actor, tag: Tag) -> Tag:
     """Soft delete a tag and take it off every agent (each gets an agent_updated event)."""
     permissions.require_supervisor_of(actor, tag.customer_id)
+    _lock_live_tag(tag)
     now = timezone.now()
     affected_ids = list(AgentTag.objects.filter(tag=tag).values_list("agent_id", flat=True))
     AgentTag.objects.filter(tag=tag).delete()

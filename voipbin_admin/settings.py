@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as corsheaders_default_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -163,11 +164,13 @@ X_FRAME_OPTIONS = "DENY"
 # --- REST API ---------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["voipbin_admin.api.authentication.CredentialAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["voipbin_admin.api.authentication.HasCredential"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["voipbin_admin.api.parsers.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "voipbin_admin.api.parsers.AlwaysJSON",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "voipbin_admin.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -176,10 +179,24 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The VoIPbin agent API, v1.0.",
     "VERSION": "1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The document and its docs page are public.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {
+        "AgentStatusEnum": "agents.models.AgentStatus",
+        "RingMethodEnum": "agents.models.RingMethod",
+        "AddressTypeEnum": "agents.models.AddressType",
+        "ErrorStatusEnum": "voipbin_admin.api.schema.ERROR_STATUSES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "voipbin_admin.api.schema.add_overview_and_headers",
+    ],
 }
 
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_URLS_REGEX = r"^/(v1\.0/|auth/).*$"
+CORS_ALLOW_HEADERS = [*corsheaders_default_headers, "x-request-id"]
 CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After"]
 
 LOGGING = {

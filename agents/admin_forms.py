@@ -1,0 +1,282 @@
+"""Forms of the Django admin site.
+
+They only parse what the browser sends; the services check every rule and do every write.
+When a service refuses, its DomainError is put back on the form (`show_service_error`):
+details next to their fields, the message on top.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.forms.models import BaseInlineFormSet
+
+from agents.models import AccessKey, Address, Agent, AgentStatus, Customer, Permission
+from tags.models import Tag
+from voipbin_admin.errors import DomainError
+
+PERMISSION_CHOICES = [(bit, f"{label} ({bit})") for bit, label in Permission.LABELS.items()]
+
+_ADDRESS_FIELD = re.compile(r"^addresses\[(\d+)\]\.(\w+)$")
+
+
+def show_service_error(
+    form: forms.BaseForm,
+    error: DomainError,
+    *,
+    field_names: dict[str, str] | None = None,
+    reason_fields: dict[str, str] | None = None,
+    skip_prefixes: tuple[str, ...] = (),
+) -> None:
+    """Put a service's error on a form (which makes it invalid).
+
+    `field_names` maps a service's field name to the form's (`tag_ids` -> `tags`);
+    `reason_fields` puts an error that has no field details next to one field
+    (`TAG_ALREADY_EXISTS` -> `name`); details whose field starts with one of `skip_prefixes`
+    are shown by someone else (the addresses inline).
+    """
+    field_names = field_names or {}
+    details = [detail for detail in error.details if not detail.field.startswith(skip_prefixes)]
+    for detail in details:
+        name = field_names.get(detail.field, detail.field)
+        if name in form.fields:
+            form.add_error(name, detail.message)
+        else:
+            form.add_error(None, f"{detail.field}: {detail.message}")
+    field = (reason_fields or {}).get(error.reason)
+    form.add_error(field if not details and field in form.fields else None, error.message)
+
+
+def permission_bits(permission: int) -> list[int]:
+    return [bit for bit, _label in PERMISSION_CHOICES if permission & bit]
+
+
+class PermissionBitsField(forms.TypedMultipleChoiceField):
+    """The permission bitmask as one checkbox per bit; cleans to the integer sum."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=PERMISSION_CHOICES, coerce=int, required=False, **kwargs)
+
+    def clean(self, value) -> int:
+        return sum(super().clean(value))
+
+
+class TagChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Tag) -> str:
+        return f"{obj.customer.name}: {obj.name}"
+
+
+class ServiceModelForm(forms.ModelForm):
+    """A ModelForm that leaves the rules and the writing to the services.
+
+    Django's model validation (field checks, unique constraints) is skipped and the instance is
+    left untouched: the admin calls the services with `cleaned_data`, and the services are the
+    one place that knows the rules and their wording. When a service refused an earlier pass
+    over this same POST, `service_error` is set (see `ServiceAdminMixin.changeform_view`) and
+    the form shows it, which keeps the form invalid so that nothing is written.
+    """
+
+    service_error: DomainError | None = None
+    service_field_names: dict[str, str] = {}
+    service_reason_fields: dict[str, str] = {}
+    #: Details shown by an inline formset rather than by this form.
+    service_skip_prefixes: tuple[str, ...] = ()
+
+    def _post_clean(self):
+        if self.service_error is not None:
+            show_service_error(
+                self,
+                self.service_error,
+                field_names=self.service_field_names,
+                reason_fields=self.service_reason_fields,
+                skip_prefixes=self.service_skip_prefixes,
+            )
+
+
+class PasswordPairForm(forms.Form):
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(
+        label="Password (again)",
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text="The same password, to catch typing mistakes.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first is not None and second is not None and first != second:
+            self.add_error("password2", "The two passwords do not match.")
+        return cleaned
+
+
+class SetPasswordForm(PasswordPairForm):
+    """The admin's "set password" page; `agent_set_password` checks the password policy."""
+
+
+# --- agents --------------------------------------------------------------------------------------
+
+
+class AgentAddForm(PasswordPairForm, ServiceModelForm):
+    """Everything `agent_create` takes except addresses (added on the change page)."""
+
+    permission = PermissionBitsField()
+    tags = TagChoiceField(
+        queryset=Tag.objects.live().select_related("customer").order_by("customer__name", "name"),
+        required=False,
+        help_text="Tags of the agent's customer.",
+    )
+
+    service_field_names = {"password": "password1", "tag_ids": "tags"}
+    service_reason_fields = {"AGENT_ALREADY_EXISTS": "username"}
+
+    class Meta:
+        model = Agent
+        fields = ("customer", "username", "name", "detail", "ring_method", "permission")
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "customer_id": data["customer"].pk,
+            "username": data["username"],
+            "password": data["password1"],
+            "name": data["name"],
+            "detail": data["detail"],
+            "ring_method": data["ring_method"],
+            "permission": data["permission"],
+            "tag_ids": [tag.pk for tag in data["tags"]],
+        }
+
+
+class AgentChangeForm(ServiceModelForm):
+    """The change page: each changed group of fields goes to its own service."""
+
+    status_reason = forms.CharField(
+        label="Reason", required=False, help_text="Recorded in the status history when the status changes."
+    )
+    permission = PermissionBitsField()
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    service_field_names = {"tag_ids": "tags", "reason": "status_reason"}
+    service_skip_prefixes = ("addresses",)
+
+    class Meta:
+        model = Agent
+        fields = ("name", "detail", "ring_method", "status", "permission")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        agent = self.instance
+        if "tags" in self.fields:
+            self.fields["tags"].queryset = Tag.objects.live().for_customer(agent.customer_id).order_by("name")
+            self.initial["tags"] = [link.tag_id for link in agent.tag_links.all()]
+        self.initial["permission"] = permission_bits(agent.permission)
+
+
+class AddressInlineForm(ServiceModelForm):
+    position = forms.IntegerField(
+        label="Order", required=False, min_value=0, help_text="Ring order; blank rows go last."
+    )
+
+    class Meta:
+        model = Address
+        fields = ("position", "type", "target", "target_name", "name", "detail")
+
+    def as_service_address(self) -> dict:
+        data = self.cleaned_data
+        return {field: data.get(field) or "" for field in ("type", "target", "target_name", "name", "detail")}
+
+
+def kept_address_forms(formset: BaseInlineFormSet) -> list[AddressInlineForm]:
+    """The inline's rows the operator kept, in ring order.
+
+    By the order number given; rows without one after the others; ties keep page order.
+    """
+    kept = [form for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
+    def ring_order(form):
+        position = form.cleaned_data.get("position")
+        return (position is None, position or 0)
+
+    return sorted(kept, key=ring_order)
+
+
+class AddressFormSet(BaseInlineFormSet):
+    """The addresses inline: replaced as one ordered list by `agent_replace_addresses`.
+
+    No model-level uniqueness check here: the service decides (after making targets canonical).
+    A refusal from an earlier pass over the same POST is shown next to the rows it names.
+    """
+
+    def __init__(self, *args, service_error: DomainError | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.service_error = service_error
+
+    def submitted_addresses(self) -> list[dict]:
+        return [form.as_service_address() for form in kept_address_forms(self)]
+
+    def clean(self):
+        if self.service_error is None:
+            return
+        rows = kept_address_forms(self)
+        list_errors = []
+        for detail in self.service_error.details:
+            match = _ADDRESS_FIELD.match(detail.field)
+            if match and int(match[1]) < len(rows) and match[2] in rows[int(match[1])].fields:
+                rows[int(match[1])].add_error(match[2], detail.message)
+            elif detail.field.startswith("addresses"):
+                list_errors.append(detail.message)
+        if list_errors:
+            raise forms.ValidationError(list_errors)
+
+
+class SetStatusActionForm(forms.Form):
+    """The intermediate page of the "set status" action."""
+
+    status = forms.ChoiceField(choices=AgentStatus.choices)
+    reason = forms.CharField(required=False, help_text="Recorded in each agent's status history.")
+
+
+# --- customers and access keys ------------------------------------------------------------------
+
+
+class CustomerAddForm(PasswordPairForm, ServiceModelForm):
+    """A customer and its first admin agent (`customer_create_with_admin`)."""
+
+    admin_username = forms.CharField(label="First admin's username")
+
+    service_field_names = {"username": "admin_username", "password": "password1"}
+    service_reason_fields = {"AGENT_ALREADY_EXISTS": "admin_username"}
+
+    class Meta:
+        model = Customer
+        fields = ("name", "detail")
+
+
+class CustomerChangeForm(ServiceModelForm):
+    class Meta:
+        model = Customer
+        fields = ("name", "detail")
+
+
+class AccessKeyAddForm(ServiceModelForm):
+    expire = forms.IntegerField(
+        required=False,
+        label="Lifetime (seconds)",
+        help_text="At least 86400 (one day); blank for the default lifetime.",
+    )
+
+    class Meta:
+        model = AccessKey
+        fields = ("customer", "name", "detail")
+
+
+class AccessKeyChangeForm(ServiceModelForm):
+    class Meta:
+        model = AccessKey
+        fields = ("name", "detail")

@@ -1,0 +1,410 @@
+"""Forms of the supervisor console.
+
+Forms only parse what a browser sends into the types the services take; every rule of the
+domain (lengths, formats, uniqueness, who may do what) is checked by the services, and their
+errors are put back next to the fields by `add_domain_error`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from agents.models import AddressType, Agent, AgentStatus, Permission, RingMethod
+from voipbin_admin.errors import DomainError
+
+ANY = [("", "Any")]
+
+# Console roles, in the order they are offered; the project super admin bit only to those who have it.
+ROLE_CHOICES = [
+    (str(Permission.CUSTOMER_AGENT), "Agent"),
+    (str(Permission.CUSTOMER_MANAGER), "Manager"),
+    (str(Permission.CUSTOMER_ADMIN), "Admin"),
+]
+SUPER_ADMIN_CHOICE = (str(Permission.PROJECT_SUPER_ADMIN), "Project super admin")
+
+PERMISSION_FILTER_CHOICES = [
+    ("", "Any"),
+    (str(Permission.CUSTOMER_ADMIN), "Admin"),
+    (str(Permission.CUSTOMER_MANAGER), "Manager"),
+    (str(Permission.CUSTOMER_AGENT), "Agent"),
+    ("0", "No permission"),
+]
+
+SORT_CHOICES = [
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("name", "Name A-Z"),
+    ("-name", "Name Z-A"),
+    ("username", "Username A-Z"),
+    ("-username", "Username Z-A"),
+    ("status", "Status"),
+    ("-status_since", "Most recent status change"),
+    ("status_since", "Longest in status"),
+]
+
+PAGE_SIZE_CHOICES = [("25", "25"), ("50", "50"), ("100", "100"), ("200", "200")]
+
+
+def add_domain_error(form: forms.Form, error: DomainError, field_map: dict[str, str] | None = None) -> None:
+    """Put a service's error on the form: per-field details next to their fields, the rest on top.
+
+    `field_map` names form fields that differ from the service's (`tag_ids` -> `tags`).
+    """
+    field_map = {"permission": "roles", "tag_ids": "tags", **(field_map or {})}
+    placed = False
+    for detail in error.details:
+        name = field_map.get(detail.field, detail.field)
+        if name in form.fields:
+            form.add_error(name, detail.message)
+            placed = True
+    if not placed:
+        fallback = {
+            "AGENT_ALREADY_EXISTS": "username",
+            "TAG_ALREADY_EXISTS": "name",
+        }.get(error.reason)
+        form.add_error(fallback if fallback in form.fields else None, error.message)
+
+
+def _tag_choices(tags) -> list[tuple[str, str]]:
+    return [(str(tag.id), tag.name) for tag in tags]
+
+
+def role_choices_for(actor: Agent) -> list[tuple[str, str]]:
+    return [*ROLE_CHOICES, SUPER_ADMIN_CHOICE] if actor.is_project_super_admin else list(ROLE_CHOICES)
+
+
+def roles_to_permission(roles: list[str]) -> int:
+    permission = 0
+    for role in roles:
+        permission |= int(role)
+    return permission
+
+
+def permission_to_roles(permission: int) -> list[str]:
+    bits = (
+        Permission.PROJECT_SUPER_ADMIN,
+        Permission.CUSTOMER_AGENT,
+        Permission.CUSTOMER_MANAGER,
+        Permission.CUSTOMER_ADMIN,
+    )
+    return [str(bit) for bit in bits if permission & bit]
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form with labels that match the domain (agents sign in by username)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
+        self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class BoardFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    status = forms.ChoiceField(required=False, choices=ANY + AgentStatus.choices)
+    tag = forms.ChoiceField(required=False, choices=ANY)
+
+    def __init__(self, *args, tags=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].choices = ANY + _tag_choices(tags)
+        self.fields["q"].widget.attrs.update(
+            {"placeholder": "Name or username", "data-search": "", "type": "search", "autocomplete": "off"}
+        )
+
+    def filters(self) -> dict:
+        """The selector arguments for the valid fields (an invalid value is ignored, not an error)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        tag = data.get("tag")
+        return {
+            "q": (data.get("q") or "").strip() or None,
+            "status": data.get("status") or None,
+            "tag_ids": [UUID(tag)] if tag else None,
+        }
+
+
+class AgentFilterForm(BoardFilterForm):
+    ring_method = forms.ChoiceField(required=False, choices=ANY + RingMethod.choices, label="Ring method")
+    permission = forms.ChoiceField(required=False, choices=PERMISSION_FILTER_CHOICES)
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+    per_page = forms.ChoiceField(required=False, choices=PAGE_SIZE_CHOICES, label="Per page")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = "Name, username or detail"
+
+    def filters(self) -> dict:
+        filters = super().filters()
+        data = self.cleaned_data
+        permission = data.get("permission")
+        filters.update(
+            ring_method=data.get("ring_method") or None,
+            permission_bit=int(permission) if permission else None,
+            ordering=data.get("sort") or "-created",
+        )
+        return filters
+
+    def page_size(self) -> int:
+        self.is_valid()
+        return int(getattr(self, "cleaned_data", {}).get("per_page") or 50)
+
+
+class AgentCreateForm(forms.Form):
+    username = forms.CharField(strip=False)
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    name = forms.CharField(required=False, strip=False)
+    detail = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}))
+    ring_method = forms.ChoiceField(
+        choices=RingMethod.choices, initial=RingMethod.RINGALL, label="Ring method"
+    )
+    roles = forms.MultipleChoiceField(
+        required=False, choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, label="Permission"
+    )
+    tags = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, actor: Agent, tags=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = role_choices_for(actor)
+        self.fields["tags"].choices = _tag_choices(tags)
+        self.fields["username"].widget.attrs.update({"autocomplete": "off", "autofocus": True})
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "username": data["username"],
+            "password": data["password"],
+            "name": data["name"],
+            "detail": data["detail"],
+            "ring_method": data["ring_method"],
+            "permission": roles_to_permission(data["roles"]),
+            "tag_ids": [UUID(tag_id) for tag_id in data["tags"]],
+        }
+
+
+class AgentProfileForm(forms.Form):
+    name = forms.CharField(required=False, strip=False)
+    detail = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}))
+    ring_method = forms.ChoiceField(choices=RingMethod.choices, label="Ring method")
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=AgentStatus.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(required=False, strip=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].widget.attrs.update({"placeholder": "Optional: lunch, training, shift start…"})
+
+
+class AgentTagsForm(forms.Form):
+    tags = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, tags=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tags"].choices = _tag_choices(tags)
+
+
+class PermissionForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        required=False, choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, label="Permission"
+    )
+
+    def __init__(self, *args, actor: Agent, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = role_choices_for(actor)
+
+    def permission(self, *, previous: int, actor: Agent) -> int:
+        """The new bitmask; a bit the actor is not offered (super admin) keeps its value."""
+        offered = roles_to_permission([value for value, _label in self.fields["roles"].choices])
+        return (previous & ~offered) | roles_to_permission(self.cleaned_data["roles"])
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(
+        strip=False, label="New password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password_again = forms.CharField(
+        strip=False, label="Repeat it", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+class UUIDListField(forms.Field):
+    """Several ids (checkboxes of the same name); which ones may be touched is the selector's business."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[UUID]:
+        ids: list[UUID] = []
+        for raw in value or []:
+            try:
+                agent_id = UUID(str(raw))
+            except ValueError:
+                raise forms.ValidationError("Unknown agent id.") from None
+            if agent_id not in ids:
+                ids.append(agent_id)
+        return ids
+
+
+BULK_ACTIONS = [
+    ("set_status", "Set status"),
+    ("add_tag", "Add tag"),
+    ("remove_tag", "Remove tag"),
+    ("delete", "Delete"),
+]
+
+
+class BulkActionForm(forms.Form):
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    agent_ids = UUIDListField(error_messages={"required": "Select at least one agent."})
+    status = forms.ChoiceField(required=False, choices=[("", "Choose a status"), *AgentStatus.choices])
+    reason = forms.CharField(required=False)
+    tag = forms.ChoiceField(required=False, choices=[("", "Choose a tag")])
+    confirmed = forms.BooleanField(required=False)
+
+    def __init__(self, *args, tags=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].choices = [("", "Choose a tag"), *_tag_choices(tags)]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "set_status" and not data.get("status"):
+            self.add_error("status", "Choose the status to set.")
+        if action in ("add_tag", "remove_tag") and not data.get("tag"):
+            self.add_error("tag", "Choose a tag.")
+        return data
+
+
+class CsvImportForm(forms.Form):
+    """Step 1 uploads a file; step 2 (apply) posts back the same text the preview was made from."""
+
+    file = forms.FileField(required=False, label="CSV file")
+    content = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
+
+    MAX_BYTES = 2 * 1024 * 1024
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("file")
+        if upload:
+            if upload.size > self.MAX_BYTES:
+                raise forms.ValidationError("The file is larger than 2 MB; split it.")
+            try:
+                data["content"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("The file is not UTF-8 text; save it as 'CSV UTF-8'.") from None
+        if not data.get("content"):
+            raise forms.ValidationError("Choose a CSV file to import.")
+        return data
+
+
+class AccessKeyCreateForm(forms.Form):
+    name = forms.CharField(required=False)
+    detail = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    expire_days = forms.IntegerField(
+        initial=365, min_value=1, label="Valid for (days)", widget=forms.NumberInput(attrs={"min": 1})
+    )
+
+    def expire_seconds(self) -> int:
+        return self.cleaned_data["expire_days"] * 86400
+
+
+# --- the addresses editor --------------------------------------------------------------------
+
+ADDRESS_FIELDS = ("type", "target", "target_name", "name", "detail")
+_ADDRESS_DETAIL = re.compile(r"^addresses\[(\d+)\](?:\.(\w+))?$")
+
+
+@dataclass
+class AddressRow:
+    type: str = AddressType.TEL
+    target: str = ""
+    target_name: str = ""
+    name: str = ""
+    detail: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.target.strip() or self.target_name or self.name or self.detail)
+
+
+class AddressEditor:
+    """The rows of the addresses editor, in ring order.
+
+    The browser posts one list per field (`type`, `target`, ...), one item per row, in the order
+    the rows are shown, so adding, removing and reordering rows needs no bookkeeping. Blank
+    rows are left out. The service's field errors (`addresses[1].target`) are put back on the
+    row they came from, even when blank rows before it were left out.
+    """
+
+    type_choices = AddressType.choices
+
+    def __init__(self, rows: list[AddressRow]):
+        self.rows = rows
+        self.errors: list[str] = []
+
+    @classmethod
+    def from_agent(cls, agent: Agent) -> AddressEditor:
+        return cls(
+            [
+                AddressRow(
+                    type=a.type, target=a.target, target_name=a.target_name, name=a.name, detail=a.detail
+                )
+                for a in agent.addresses.all()
+            ]
+        )
+
+    @classmethod
+    def from_post(cls, data) -> AddressEditor:
+        columns = {name: data.getlist(name) for name in ADDRESS_FIELDS}
+        count = max((len(values) for values in columns.values()), default=0)
+        rows = [
+            AddressRow(**{name: (values[i] if i < len(values) else "") for name, values in columns.items()})
+            for i in range(count)
+        ]
+        return cls(rows)
+
+    def _kept(self) -> list[AddressRow]:
+        return [row for row in self.rows if not row.is_blank]
+
+    def payload(self) -> list[dict]:
+        """The list the service takes (blank rows left out)."""
+        return [{name: getattr(row, name) for name in ADDRESS_FIELDS} for row in self._kept()]
+
+    def add_domain_error(self, error: DomainError) -> None:
+        kept = self._kept()
+        placed = False
+        for detail in error.details:
+            match = _ADDRESS_DETAIL.match(detail.field)
+            if match and int(match.group(1)) < len(kept):
+                row = kept[int(match.group(1))]
+                row.errors[match.group(2) or "target"] = detail.message
+                placed = True
+            else:
+                self.errors.append(detail.message)
+                placed = True
+        if not placed or error.reason == "ADDRESS_ALREADY_ASSIGNED":
+            self.errors.insert(0, error.message)
+
+    @property
+    def blank(self) -> AddressRow:
+        """The empty row offered for a new address."""
+        return AddressRow()
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or any(row.errors for row in self.rows)

@@ -1,0 +1,755 @@
+"""The supervisor console: server-rendered pages over the same services and selectors as the API.
+
+Views only translate: a form parses the request, a service does the work, a `DomainError` goes
+back next to the field it is about (or into a message). Supervisors (admins and managers) see
+their own customer only, a project super admin included; another customer's agent in a URL is
+answered as missing (404). A plain agent gets its own page (status and addresses) and a 403 for
+every supervisor page.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from datetime import timedelta
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from agents import csv_io, permissions, selectors, services
+from agents.addresses import AddressInvalid, canonical_target
+from agents.forms import (
+    AccessKeyCreateForm,
+    AddressEditor,
+    AgentCreateForm,
+    AgentFilterForm,
+    AgentProfileForm,
+    AgentTagsForm,
+    BoardFilterForm,
+    BulkActionForm,
+    CsvImportForm,
+    PasswordResetForm,
+    PermissionForm,
+    SignInForm,
+    StatusForm,
+    add_domain_error,
+    permission_to_roles,
+)
+from agents.models import Agent, AgentStatus
+from tags.selectors import tag_list, tag_list_with_agent_counts
+from voipbin_admin.errors import DomainError, InvalidArgument, NotFound
+
+#: The order statuses are shown in: who can take a call first.
+STATUS_ORDER = [
+    AgentStatus.AVAILABLE,
+    AgentStatus.RINGING,
+    AgentStatus.BUSY,
+    AgentStatus.AWAY,
+    AgentStatus.OFFLINE,
+]
+
+
+# --- access ------------------------------------------------------------------------------------
+
+
+def _refuse(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "agents/forbidden.html", {"message": message}, status=403)
+
+
+def _signed_in(view):
+    """Like `login_required`, but a background (htmx) request is sent to sign in as a whole page."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated and request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("console:login")
+            return response
+        return login_required(view)(request, *args, **kwargs)
+
+    return wrapper
+
+
+def supervisor_required(view):
+    """Admins and managers (and project super admins) only; everyone else gets a 403 page."""
+
+    @_signed_in
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not permissions.can_use_console(request.user):
+            return _refuse(request, "This page is for supervisors (admins and managers).")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(view):
+    """Customer admins (and project super admins) only."""
+
+    @supervisor_required
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not permissions.is_admin_of(request.user, request.user.customer_id):
+            return _refuse(request, "This page is for customer admins.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _customer_id(request: HttpRequest) -> UUID:
+    """The console always works on the signed-in agent's own customer (super admins included)."""
+    return request.user.customer_id
+
+
+def _console_agent(request: HttpRequest, agent_id: UUID) -> Agent:
+    """A live agent of the supervisor's customer; anything else is answered as missing."""
+    try:
+        agent = selectors.agent_get(actor=request.user, agent_id=agent_id)
+    except (NotFound, InvalidArgument):
+        raise Http404("No such agent.") from None
+    if agent.customer_id != _customer_id(request):
+        raise Http404("No such agent.")
+    return agent
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _error_text(error: DomainError) -> str:
+    if error.details:
+        return error.message + " " + "; ".join(f"{d.field}: {d.message}" for d in error.details)
+    return error.message
+
+
+# --- sign in, home -------------------------------------------------------------------------------
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+
+class SignOutView(auth_views.LogoutView):
+    pass
+
+
+@_signed_in
+def home(request: HttpRequest) -> HttpResponse:
+    if permissions.can_use_console(request.user):
+        return redirect("console:board")
+    return redirect("console:me")
+
+
+# --- live status board ---------------------------------------------------------------------------
+
+
+def _board_context(request: HttpRequest) -> dict:
+    customer_id = _customer_id(request)
+    tags = list(tag_list_with_agent_counts(customer_id=customer_id))
+    form = BoardFilterForm(request.GET, tags=tags)
+    filters = form.filters()
+    tag_names = {tag.id: tag.name for tag in tags}
+    agents = list(selectors.agent_board(customer_id=customer_id, **filters))
+    groups = {status: [] for status in STATUS_ORDER}
+    for agent in agents:
+        agent.tag_names = [
+            tag_names[link.tag_id] for link in agent.tag_links.all() if link.tag_id in tag_names
+        ]
+        groups[agent.status].append(agent)
+    counts = selectors.agent_status_counts(customer_id=customer_id)
+    return {
+        "form": form,
+        "filtered": any(filters.values()),
+        "now": timezone.now(),
+        "groups": [(status, groups[status]) for status in STATUS_ORDER if groups[status]],
+        "shown": len(agents),
+        "total": sum(counts.values()),
+        "counts": [(status, counts[status]) for status in STATUS_ORDER],
+        "tags": tags,
+        "uncovered_tags": [tag for tag in tags if not tag.available_count],
+        "wall": request.GET.get("wall") == "1",
+    }
+
+
+def _board_version(request: HttpRequest) -> str:
+    """The board's data fingerprint plus the filters it was rendered for."""
+    filters = "&".join(f"{key}={request.GET.get(key, '')}" for key in ("q", "status", "tag"))
+    data = selectors.agent_board_version(customer_id=_customer_id(request))
+    return data + "." + hashlib.sha256(filters.encode()).hexdigest()[:8]
+
+
+@supervisor_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    context = _board_context(request)
+    context["version"] = _board_version(request)
+    return render(request, "agents/board.html", context)
+
+
+@supervisor_required
+@require_GET
+def board_live(request: HttpRequest) -> HttpResponse:
+    """The board's live part, polled every second; 204 (nothing to swap) when nothing changed.
+
+    Everything comes from the database, so a change made by any server process shows up.
+    """
+    version = _board_version(request)
+    if request.GET.get("v") == version:
+        return HttpResponse(status=204)
+    context = _board_context(request)
+    context["version"] = version
+    return render(request, "_partials/board_live.html", context)
+
+
+# --- agents list, bulk actions -----------------------------------------------------------------
+
+
+def _list_filters(request: HttpRequest, tags) -> tuple[AgentFilterForm, dict]:
+    form = AgentFilterForm(request.GET, tags=tags)
+    return form, form.filters()
+
+
+@supervisor_required
+@require_GET
+def agent_list(request: HttpRequest) -> HttpResponse:
+    customer_id = _customer_id(request)
+    tags = list(tag_list(customer_id=customer_id))
+    form, filters = _list_filters(request, tags)
+    agents = selectors.agent_console_list(customer_id=customer_id, **filters)
+    page = Paginator(agents, form.page_size()).get_page(request.GET.get("page"))
+    tag_names = {tag.id: tag.name for tag in tags}
+    for agent in page.object_list:
+        agent.tag_names = [
+            tag_names[link.tag_id] for link in agent.tag_links.all() if link.tag_id in tag_names
+        ]
+    return render(
+        request,
+        "agents/agent_list.html",
+        {
+            "form": form,
+            "page": page,
+            "filtered": any(v for k, v in filters.items() if k != "ordering"),
+            "bulk_form": BulkActionForm(tags=tags),
+            "export_query": request.GET.urlencode(),
+        },
+    )
+
+
+def _run_bulk_action(actor, agent: Agent, form: BulkActionForm) -> str:
+    """One agent's part of a bulk action; returns what was done (raises DomainError)."""
+    data = form.cleaned_data
+    action = data["action"]
+    if action == "set_status":
+        previous = agent.status
+        services.agent_set_status(actor=actor, agent=agent, status=data["status"], reason=data["reason"])
+        if previous == data["status"]:
+            return f"already {previous}"
+        return f"{previous} → {data['status']}"
+    if action == "add_tag":
+        services.agent_add_tags(actor=actor, agent=agent, tag_ids=[UUID(data["tag"])])
+        return "tag added"
+    if action == "remove_tag":
+        services.agent_remove_tags(actor=actor, agent=agent, tag_ids=[UUID(data["tag"])])
+        return "tag removed"
+    services.agent_delete(actor=actor, agent=agent)
+    return "deleted"
+
+
+@supervisor_required
+@require_POST
+def agent_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the selected agents, each on its own; report per agent.
+
+    Each agent's change is its own service call (and transaction): one agent refused (say the
+    customer's last admin cannot be deleted) does not stop the others. Delete asks first.
+    """
+    customer_id = _customer_id(request)
+    tags = list(tag_list(customer_id=customer_id))
+    back = _safe_next(request, reverse("console:agent_list"))
+    form = BulkActionForm(request.POST, tags=tags)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    ids = form.cleaned_data["agent_ids"]
+    found = {agent.id: agent for agent in selectors.agent_list(customer_id=customer_id).filter(pk__in=ids)}
+    if form.cleaned_data["action"] == "delete" and not form.cleaned_data["confirmed"]:
+        return render(
+            request,
+            "agents/agent_bulk_confirm.html",
+            {
+                "form": form,
+                "agents": [found[i] for i in ids if i in found],
+                "missing": len(ids) - len(found),
+                "next": back,
+            },
+        )
+    results = []
+    for agent_id in ids:
+        agent = found.get(agent_id)
+        if agent is None:
+            results.append(
+                {"label": str(agent_id), "ok": False, "reason": "AGENT_NOT_FOUND", "text": "No such agent."}
+            )
+            continue
+        label = agent.name or agent.username
+        try:
+            text = _run_bulk_action(request.user, agent, form)
+        except DomainError as error:
+            results.append(
+                {
+                    "label": label,
+                    "username": agent.username,
+                    "ok": False,
+                    "reason": error.reason,
+                    "text": _error_text(error),
+                }
+            )
+        else:
+            results.append(
+                {"label": label, "username": agent.username, "ok": True, "text": text, "id": str(agent.id)}
+            )
+    action_label = dict(form.fields["action"].choices)[form.cleaned_data["action"]]
+    request.session["bulk_result"] = {"action": action_label, "results": results, "next": back}
+    return redirect("console:agent_bulk_result")
+
+
+@supervisor_required
+@require_GET
+def agent_bulk_result(request: HttpRequest) -> HttpResponse:
+    summary = request.session.pop("bulk_result", None)
+    if summary is None:
+        return redirect("console:agent_list")
+    results = summary["results"]
+    return render(
+        request,
+        "agents/agent_bulk_result.html",
+        {
+            **summary,
+            "succeeded": [r for r in results if r["ok"]],
+            "failed": [r for r in results if not r["ok"]],
+        },
+    )
+
+
+# --- create --------------------------------------------------------------------------------------
+
+
+@supervisor_required
+def agent_create(request: HttpRequest) -> HttpResponse:
+    customer_id = _customer_id(request)
+    tags = list(tag_list(customer_id=customer_id))
+    if request.method == "POST":
+        form = AgentCreateForm(request.POST, actor=request.user, tags=tags)
+        if form.is_valid():
+            try:
+                agent = services.agent_create(
+                    actor=request.user, customer_id=customer_id, **form.service_arguments()
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(request, f"Agent {agent.username} created. Add its addresses below.")
+                return redirect("console:agent_detail", agent_id=agent.id)
+        return render(request, "agents/agent_create.html", {"form": form}, status=400)
+    form = AgentCreateForm(actor=request.user, tags=tags, initial={"roles": ["16"]})
+    return render(request, "agents/agent_create.html", {"form": form})
+
+
+# --- one agent -----------------------------------------------------------------------------------
+
+
+def _history(agent: Agent) -> list[dict]:
+    """Status changes, newest first, each with how long the agent stayed in that status."""
+    rows = []
+    until = timezone.now()
+    for change in selectors.agent_status_history(agent=agent):
+        rows.append({"change": change, "lasted": until - change.tm_create, "current": not rows})
+        until = change.tm_create
+    return rows
+
+
+def _agent_page_context(request: HttpRequest, agent: Agent, overrides: dict) -> dict:
+    tags = list(tag_list(customer_id=agent.customer_id))
+    tag_names = {tag.id: tag.name for tag in tags}
+    agent_tag_ids = [link.tag_id for link in agent.tag_links.all()]
+    is_admin = permissions.is_admin_of(request.user, agent.customer_id)
+    context = {
+        "agent": agent,
+        "now": timezone.now(),
+        "agent_tags": [tag_names[t] for t in agent_tag_ids if t in tag_names],
+        "history": _history(agent),
+        "is_admin": is_admin,
+        "profile_form": AgentProfileForm(
+            initial={"name": agent.name, "detail": agent.detail, "ring_method": agent.ring_method}
+        ),
+        "status_form": StatusForm(initial={"status": agent.status}),
+        "addresses": AddressEditor.from_agent(agent),
+        "tags_form": AgentTagsForm(tags=tags, initial={"tags": [str(t) for t in agent_tag_ids]}),
+        "permission_form": (
+            PermissionForm(actor=request.user, initial={"roles": permission_to_roles(agent.permission)})
+            if is_admin
+            else None
+        ),
+        "password_form": PasswordResetForm(),
+    }
+    context.update(overrides)
+    return context
+
+
+def _render_agent_page(request: HttpRequest, agent: Agent, status: int = 200, **overrides) -> HttpResponse:
+    context = _agent_page_context(request, agent, overrides)
+    return render(request, "agents/agent_detail.html", context, status=status)
+
+
+def _render_own_page(request: HttpRequest, agent: Agent, status: int = 200, **overrides) -> HttpResponse:
+    context = {
+        "agent": agent,
+        "now": timezone.now(),
+        "history": _history(agent),
+        "status_form": StatusForm(initial={"status": agent.status}),
+        "addresses": AddressEditor.from_agent(agent),
+    }
+    context.update(overrides)
+    return render(request, "agents/agent_me.html", context, status=status)
+
+
+@supervisor_required
+@require_GET
+def agent_detail(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    return _render_agent_page(request, _console_agent(request, agent_id))
+
+
+@supervisor_required
+@require_POST
+def agent_profile(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    agent = _console_agent(request, agent_id)
+    form = AgentProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            services.agent_update(actor=request.user, agent=agent, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect(reverse("console:agent_detail", args=[agent.id]) + "#profile")
+    return _render_agent_page(request, agent, status=400, profile_form=form)
+
+
+def _change_status(request: HttpRequest, agent: Agent, render_page, success_url: str) -> HttpResponse:
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        previous = agent.status
+        try:
+            services.agent_set_status(actor=request.user, agent=agent, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            new = form.cleaned_data["status"]
+            if new == previous:
+                messages.info(request, f"Status is already {new}.")
+            else:
+                messages.success(request, f"Status changed from {previous} to {new}.")
+            return redirect(success_url)
+    return render_page(request, agent, status=400, status_form=form)
+
+
+def _replace_addresses(request: HttpRequest, agent: Agent, render_page, success_url: str) -> HttpResponse:
+    editor = AddressEditor.from_post(request.POST)
+    try:
+        services.agent_replace_addresses(actor=request.user, agent=agent, addresses=editor.payload())
+    except DomainError as error:
+        editor.add_domain_error(error)
+        return render_page(request, agent, status=400, addresses=editor)
+    messages.success(request, "Addresses saved.")
+    return redirect(success_url)
+
+
+@supervisor_required
+@require_POST
+def agent_status(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    agent = _console_agent(request, agent_id)
+    url = reverse("console:agent_detail", args=[agent.id]) + "#status"
+    return _change_status(request, agent, _render_agent_page, url)
+
+
+@supervisor_required
+@require_POST
+def agent_addresses(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    agent = _console_agent(request, agent_id)
+    url = reverse("console:agent_detail", args=[agent.id]) + "#addresses"
+    return _replace_addresses(request, agent, _render_agent_page, url)
+
+
+@supervisor_required
+@require_POST
+def agent_tags(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    agent = _console_agent(request, agent_id)
+    form = AgentTagsForm(request.POST, tags=list(tag_list(customer_id=agent.customer_id)))
+    if form.is_valid():
+        try:
+            services.agent_replace_tags(
+                actor=request.user, agent=agent, tag_ids=[UUID(t) for t in form.cleaned_data["tags"]]
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Tags saved.")
+            return redirect(reverse("console:agent_detail", args=[agent.id]) + "#tags")
+    return _render_agent_page(request, agent, status=400, tags_form=form)
+
+
+@admin_required
+@require_POST
+def agent_permission(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    agent = _console_agent(request, agent_id)
+    form = PermissionForm(request.POST, actor=request.user)
+    if form.is_valid():
+        try:
+            services.agent_set_permission(
+                actor=request.user,
+                agent=agent,
+                permission=form.permission(previous=agent.permission, actor=request.user),
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Permission saved. The agent signs in again on its API clients.")
+            return redirect(reverse("console:agent_detail", args=[agent.id]) + "#permission")
+    return _render_agent_page(request, agent, status=400, permission_form=form)
+
+
+@supervisor_required
+@require_POST
+def agent_password(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    agent = _console_agent(request, agent_id)
+    form = PasswordResetForm(request.POST)
+    if form.is_valid():
+        try:
+            updated = services.agent_set_password(
+                actor=request.user, agent=agent, password=form.cleaned_data["password"]
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if updated.pk == request.user.pk:
+                update_session_auth_hash(request, updated)
+            messages.success(request, f"Password of {agent.username} reset; its API tokens were revoked.")
+            return redirect(reverse("console:agent_detail", args=[agent.id]) + "#password")
+    return _render_agent_page(request, agent, status=400, password_form=form)
+
+
+@supervisor_required
+def agent_direct_hash(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    """GET asks for confirmation; POST regenerates (the old SIP URI stops working at once)."""
+    agent = _console_agent(request, agent_id)
+    if request.method == "POST":
+        try:
+            updated = services.agent_regenerate_direct_hash(actor=request.user, agent=agent)
+        except DomainError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(
+                request, f"New direct SIP URI: {updated.direct_sip_uri}. The previous one no longer works."
+            )
+        return redirect(reverse("console:agent_detail", args=[agent.id]) + "#direct")
+    return render(request, "agents/agent_direct_hash_confirm.html", {"agent": agent})
+
+
+@supervisor_required
+def agent_delete(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    agent = _console_agent(request, agent_id)
+    if request.method == "POST":
+        try:
+            services.agent_delete(actor=request.user, agent=agent)
+        except DomainError as error:
+            messages.error(request, _error_text(error))
+            return redirect("console:agent_detail", agent_id=agent.id)
+        messages.success(
+            request, f"Agent {agent.username} deleted; its username, addresses and direct hash are free."
+        )
+        return redirect("console:agent_list")
+    return render(request, "agents/agent_delete_confirm.html", {"agent": agent})
+
+
+@_signed_in
+@require_POST
+def address_check(request: HttpRequest) -> HttpResponse:
+    """Inline check of one address target as it is typed, with the very rule the service applies."""
+    address_type = request.POST.get("type", "")
+    target = request.POST.get("target", "")
+    context = {"error": "", "canonical": ""}
+    if target.strip():
+        try:
+            canonical = canonical_target(address_type, target)
+        except AddressInvalid as exc:
+            context["error"] = str(exc)
+        else:
+            context["canonical"] = canonical if canonical != target.strip() else ""
+            context["ok"] = True
+    return render(request, "_partials/address_hint.html", context)
+
+
+# --- the plain agent's own page -----------------------------------------------------------------
+
+
+def _me(request: HttpRequest) -> Agent:
+    return selectors.agent_get(actor=request.user, agent_id=request.user.pk)
+
+
+@_signed_in
+@require_GET
+def me(request: HttpRequest) -> HttpResponse:
+    return _render_own_page(request, _me(request))
+
+
+@_signed_in
+@require_POST
+def me_status(request: HttpRequest) -> HttpResponse:
+    return _change_status(request, _me(request), _render_own_page, reverse("console:me") + "#status")
+
+
+@_signed_in
+@require_POST
+def me_addresses(request: HttpRequest) -> HttpResponse:
+    return _replace_addresses(request, _me(request), _render_own_page, reverse("console:me") + "#addresses")
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+@supervisor_required
+@require_GET
+def agent_export(request: HttpRequest) -> HttpResponse:
+    """The agents list as CSV, with the list's current filters and order."""
+    customer_id = _customer_id(request)
+    tags = list(tag_list(customer_id=customer_id))
+    _form, filters = _list_filters(request, tags)
+    agents = selectors.agent_console_list(customer_id=customer_id, **filters)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="agents-{stamp}.csv"'
+    csv_io.write_agents_csv(response, agents.iterator(chunk_size=500), {tag.id: tag.name for tag in tags})
+    return response
+
+
+@supervisor_required
+def agent_import(request: HttpRequest) -> HttpResponse:
+    """Upload -> preview (a dry run) -> apply (all or nothing).
+
+    The preview page carries the uploaded text in a hidden field and posts it back to apply, so
+    nothing is kept on the server between the two steps (any server process can take the
+    second); applying runs every rule again, so what is applied is checked as it is applied.
+    """
+    if request.method != "POST":
+        return render(
+            request, "agents/agent_import.html", {"form": CsvImportForm(), "columns": csv_io.IMPORT_COLUMNS}
+        )
+    form = CsvImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(
+            request, "agents/agent_import.html", {"form": form, "columns": csv_io.IMPORT_COLUMNS}, status=400
+        )
+    apply = request.POST.get("step") == "apply"
+    content = form.cleaned_data["content"]
+    result = csv_io.import_agents_csv(
+        actor=request.user, customer_id=_customer_id(request), content=content, apply=apply
+    )
+    if result.applied:
+        messages.success(
+            request,
+            f"Import applied: {result.count('create')} created, {result.count('update')} updated, "
+            f"{result.count('unchanged')} unchanged.",
+        )
+        return redirect("console:agent_list")
+    return render(
+        request,
+        "agents/agent_import.html",
+        {
+            "form": CsvImportForm(),
+            "columns": csv_io.IMPORT_COLUMNS,
+            "result": result,
+            "content": content,
+            "tried_apply": apply,
+        },
+        status=200 if result.ok else 400,
+    )
+
+
+# --- access keys -------------------------------------------------------------------------------
+
+
+@admin_required
+def accesskey_list(request: HttpRequest) -> HttpResponse:
+    customer_id = _customer_id(request)
+    if request.method == "POST":
+        form = AccessKeyCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                access_key, plaintext = services.access_key_create(
+                    actor=request.user,
+                    customer_id=customer_id,
+                    name=form.cleaned_data["name"],
+                    detail=form.cleaned_data["detail"],
+                    expire=form.expire_seconds(),
+                )
+            except DomainError as error:
+                add_domain_error(form, error, {"expire": "expire_days"})
+            else:
+                # Shown once, on the page this redirects to; never stored in plain text.
+                request.session["new_access_key"] = {"id": str(access_key.id), "token": plaintext}
+                return redirect("console:accesskey_list")
+        status = 400
+    else:
+        form = AccessKeyCreateForm()
+        status = 200
+    new_key = request.session.pop("new_access_key", None) if request.method == "GET" else None
+    return render(
+        request,
+        "accesskeys/accesskey_list.html",
+        {
+            "form": form,
+            "access_keys": selectors.access_key_list(customer_id=customer_id),
+            "new_key": new_key,
+            "now": timezone.now(),
+            "soon": timezone.now() + timedelta(days=30),
+        },
+        status=status,
+    )
+
+
+@admin_required
+def accesskey_revoke(request: HttpRequest, access_key_id: UUID) -> HttpResponse:
+    try:
+        access_key = selectors.access_key_get(actor=request.user, access_key_id=access_key_id)
+    except (NotFound, InvalidArgument):
+        raise Http404("No such access key.") from None
+    if access_key.customer_id != _customer_id(request):
+        raise Http404("No such access key.")
+    if request.method == "POST":
+        try:
+            services.access_key_delete(actor=request.user, access_key=access_key)
+        except DomainError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, f"Access key {access_key.name or access_key.token_prefix} revoked.")
+        return redirect("console:accesskey_list")
+    return render(request, "accesskeys/accesskey_revoke_confirm.html", {"access_key": access_key})

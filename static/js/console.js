@@ -1,0 +1,284 @@
+/* The console's small behaviours: keyboard shortcuts, dialogs, copy buttons, the live board's
+   polling and clocks, the agents list's selection, and the addresses editor. Every page works
+   without it (forms post normally); this makes them quicker to use. */
+(function () {
+  "use strict";
+
+  document.documentElement.classList.replace("no-js", "js");
+
+  const csrfToken = () => document.body.dataset.csrf || "";
+  const isTyping = (el) =>
+    el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
+
+  // ---- keyboard shortcuts ------------------------------------------------------------------
+  let pendingG = 0;
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && isTyping(document.activeElement)) {
+      document.activeElement.blur();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    if (document.querySelector("dialog[open]")) return;
+    const key = event.key;
+    if (pendingG && Date.now() - pendingG < 1200) {
+      pendingG = 0;
+      const link = document.querySelector(`[data-nav-key="${CSS.escape(key)}"]`);
+      if (link) {
+        event.preventDefault();
+        window.location.href = link.href;
+      }
+      return;
+    }
+    if (key === "g") {
+      pendingG = Date.now();
+    } else if (key === "/") {
+      const search = document.querySelector("[data-search]");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      }
+    } else if (key === "?") {
+      openDialog("shortcuts-dialog");
+    } else if (key === "n") {
+      const link = document.querySelector("[data-shortcut-new]") || document.querySelector('[data-nav-key="a"]');
+      if (link && link.matches("[data-shortcut-new]")) window.location.href = link.href;
+    } else if (key === "w") {
+      const toggle = document.querySelector("[data-wall-toggle]");
+      if (toggle) window.location.href = toggle.href;
+    }
+  });
+
+  // ---- dialogs: links that have a confirmation page open it in place ------------------------
+  function openDialog(id) {
+    const dialog = document.getElementById(id);
+    if (dialog && typeof dialog.showModal === "function" && !dialog.open) dialog.showModal();
+    return Boolean(dialog);
+  }
+  document.addEventListener("click", (event) => {
+    const opener = event.target.closest("[data-open-dialog]");
+    if (opener && openDialog(opener.dataset.openDialog)) event.preventDefault();
+  });
+
+  // ---- copy buttons ------------------------------------------------------------------------
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    const text = source.textContent.trim();
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      copied = true;
+    } catch (error) {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      copied = document.execCommand && document.execCommand("copy");
+    }
+    const label = button.textContent;
+    button.textContent = copied ? "Copied" : "Press Ctrl+C";
+    button.classList.add("copied");
+    setTimeout(() => {
+      button.textContent = label;
+      button.classList.remove("copied");
+    }, 1600);
+  });
+
+  // ---- live board --------------------------------------------------------------------------
+  function formatDuration(ms) {
+    let seconds = Math.max(0, Math.floor(ms / 1000));
+    const days = Math.floor(seconds / 86400);
+    seconds -= days * 86400;
+    const hours = Math.floor(seconds / 3600);
+    seconds -= hours * 3600;
+    const minutes = Math.floor(seconds / 60);
+    seconds -= minutes * 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    if (days) return `${days}d ${hours}h`;
+    if (hours) return `${hours}h ${pad(minutes)}m`;
+    if (minutes) return `${minutes}m ${pad(seconds)}s`;
+    return `${seconds}s`;
+  }
+
+  let serverOffset = 0; // server clock minus this browser's clock
+  function syncClock(root) {
+    const live = (root || document).querySelector("[data-now]");
+    if (live) serverOffset = Number(live.dataset.now) - Date.now();
+  }
+  function tickClocks() {
+    const now = Date.now() + serverOffset;
+    document.querySelectorAll("[data-since]").forEach((el) => {
+      const since = Number(el.dataset.since);
+      if (since) el.textContent = formatDuration(now - since);
+    });
+  }
+
+  const board = document.querySelector("[data-board-poll]");
+  if (board) {
+    syncClock(board);
+    setInterval(tickClocks, 1000);
+
+    // Each poll says which version it shows; the server answers 204 when nothing changed.
+    document.body.addEventListener("htmx:configRequest", (event) => {
+      if (event.detail.elt !== board) return;
+      const live = board.querySelector("[data-version]");
+      if (live && live.dataset.version) event.detail.parameters.v = live.dataset.version;
+    });
+    document.body.addEventListener("htmx:afterSwap", (event) => {
+      if (event.detail.target === board) {
+        syncClock(board);
+        tickClocks();
+      }
+    });
+    document.body.addEventListener("htmx:afterRequest", (event) => {
+      if (event.detail.elt === board) {
+        document.body.classList.toggle("board-stale", !event.detail.successful);
+      }
+    });
+
+    const filters = document.querySelector("[data-board-filters]");
+    if (filters) {
+      let timer = 0;
+      const refresh = () => {
+        const live = board.querySelector("[data-version]");
+        if (live) live.dataset.version = "";
+        const params = new URLSearchParams();
+        new FormData(filters).forEach((value, key) => {
+          if (value) params.set(key, value);
+        });
+        const query = params.toString();
+        history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+        const toggle = document.querySelector("[data-wall-toggle]");
+        if (toggle) {
+          const wallParams = new URLSearchParams(params);
+          if (wallParams.get("wall") === "1") wallParams.delete("wall");
+          else wallParams.set("wall", "1");
+          toggle.href = `?${wallParams.toString()}`;
+        }
+        htmx.trigger(board, "board-refresh");
+      };
+      filters.addEventListener("input", () => {
+        clearTimeout(timer);
+        timer = setTimeout(refresh, 200);
+      });
+      filters.addEventListener("submit", (event) => {
+        event.preventDefault();
+        refresh();
+      });
+    }
+  }
+
+  // ---- agents list: auto-submitting filters, selection, bulk bar ---------------------------
+  document.querySelectorAll("form[data-autosubmit]").forEach((form) => {
+    form.addEventListener("change", (event) => {
+      if (event.target.tagName === "SELECT") form.requestSubmit();
+    });
+  });
+
+  const bulkForm = document.querySelector("[data-bulk-form]");
+  if (bulkForm) {
+    const rows = () => Array.from(document.querySelectorAll("[data-select-row]"));
+    const selectAll = document.querySelector("[data-select-all]");
+    const counter = bulkForm.querySelector("[data-selected-count]");
+    const action = bulkForm.querySelector("[data-bulk-action]");
+    const update = () => {
+      const checked = rows().filter((box) => box.checked).length;
+      counter.textContent = String(checked);
+      bulkForm.toggleAttribute("data-empty", checked === 0);
+      if (selectAll) {
+        selectAll.checked = checked > 0 && checked === rows().length;
+        selectAll.indeterminate = checked > 0 && checked < rows().length;
+      }
+    };
+    const showFields = () => {
+      bulkForm.querySelectorAll("[data-bulk-for]").forEach((field) => {
+        field.hidden = !field.dataset.bulkFor.split(" ").includes(action.value);
+      });
+    };
+    if (selectAll) {
+      selectAll.addEventListener("change", () => {
+        rows().forEach((box) => (box.checked = selectAll.checked));
+        update();
+      });
+    }
+    document.addEventListener("change", (event) => {
+      if (event.target.matches("[data-select-row]")) update();
+    });
+    action.addEventListener("change", showFields);
+    bulkForm.addEventListener("submit", (event) => {
+      if (!rows().some((box) => box.checked)) {
+        event.preventDefault();
+        counter.parentElement.classList.add("field-error");
+        const first = rows()[0];
+        if (first) first.focus();
+      }
+    });
+    showFields();
+    update();
+  }
+
+  // ---- addresses editor --------------------------------------------------------------------
+  document.querySelectorAll("[data-address-editor]").forEach((editor) => {
+    const list = editor.querySelector("[data-address-rows]");
+    const template = editor.querySelector("[data-address-template]");
+    const checkUrl = editor.dataset.checkUrl;
+
+    editor.querySelector("[data-address-add]").addEventListener("click", () => {
+      const row = template.content.firstElementChild.cloneNode(true);
+      list.appendChild(row);
+      row.querySelector("[data-address-target]").focus();
+    });
+
+    editor.addEventListener("click", (event) => {
+      const row = event.target.closest("[data-address-row]");
+      if (!row) return;
+      if (event.target.closest("[data-row-remove]")) {
+        const next = row.nextElementSibling || row.previousElementSibling;
+        row.remove();
+        if (next) next.querySelector("[data-address-target]").focus();
+      } else if (event.target.closest("[data-row-up]") && row.previousElementSibling) {
+        list.insertBefore(row, row.previousElementSibling);
+        row.querySelector("[data-row-up]").focus();
+      } else if (event.target.closest("[data-row-down]") && row.nextElementSibling) {
+        list.insertBefore(row.nextElementSibling, row);
+        row.querySelector("[data-row-down]").focus();
+      }
+    });
+
+    // Inline check as the target is typed, with the same rule the save applies (server side).
+    let pending = null;
+    const check = async (row) => {
+      const target = row.querySelector("[data-address-target]");
+      const hint = row.querySelector("[data-address-hint]");
+      const body = new FormData();
+      body.set("type", row.querySelector("[data-address-type]").value);
+      body.set("target", target.value);
+      if (pending) pending.abort();
+      pending = new AbortController();
+      try {
+        const response = await fetch(checkUrl, {
+          method: "POST",
+          body,
+          headers: { "X-CSRFToken": csrfToken() },
+          credentials: "same-origin",
+          signal: pending.signal,
+        });
+        if (!response.ok) return;
+        hint.innerHTML = await response.text();
+        const bad = Boolean(hint.querySelector(".hint-error"));
+        target.setAttribute("aria-invalid", String(bad));
+        row.classList.toggle("has-error", bad);
+      } catch (error) {
+        /* offline or aborted: the save still checks everything */
+      }
+    };
+    editor.addEventListener("change", (event) => {
+      const row = event.target.closest("[data-address-row]");
+      if (row && event.target.matches("[data-address-target], [data-address-type]")) check(row);
+    });
+  });
+})();

@@ -1,0 +1,89 @@
+"""The console's tag pages: list with agent counts, create, rename, delete."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from agents.forms import add_domain_error
+from agents.views import supervisor_required
+from tags import selectors, services
+from tags.forms import TagForm
+from tags.models import Tag
+from voipbin_admin.errors import DomainError, InvalidArgument, NotFound
+
+
+def _console_tag(request: HttpRequest, tag_id: UUID) -> Tag:
+    """A live tag of the supervisor's customer; anything else is answered as missing."""
+    try:
+        tag = selectors.tag_get(actor=request.user, tag_id=tag_id)
+    except (NotFound, InvalidArgument):
+        raise Http404("No such tag.") from None
+    if tag.customer_id != request.user.customer_id:
+        raise Http404("No such tag.")
+    return tag
+
+
+def _tag_with_counts(tag: Tag) -> Tag:
+    return selectors.tag_list_with_agent_counts(customer_id=tag.customer_id).get(pk=tag.pk)
+
+
+@supervisor_required
+def tag_list(request: HttpRequest) -> HttpResponse:
+    customer_id = request.user.customer_id
+    status = 200
+    if request.method == "POST":
+        form = TagForm(request.POST)
+        if form.is_valid():
+            try:
+                tag = services.tag_create(actor=request.user, customer_id=customer_id, **form.cleaned_data)
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(request, f"Tag {tag.name} created.")
+                return redirect("console:tag_list")
+        status = 400
+    else:
+        form = TagForm()
+    tags = selectors.tag_list_with_agent_counts(customer_id=customer_id)
+    return render(request, "tags/tag_list.html", {"form": form, "tags": tags}, status=status)
+
+
+@supervisor_required
+def tag_edit(request: HttpRequest, tag_id: UUID) -> HttpResponse:
+    tag = _console_tag(request, tag_id)
+    if request.method == "POST":
+        form = TagForm(request.POST)
+        if form.is_valid():
+            try:
+                services.tag_update(actor=request.user, tag=tag, **form.cleaned_data)
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(request, f"Tag {form.cleaned_data['name']} saved.")
+                return redirect("console:tag_list")
+        return render(request, "tags/tag_edit.html", {"form": form, "tag": tag}, status=400)
+    form = TagForm(initial={"name": tag.name, "detail": tag.detail})
+    return render(request, "tags/tag_edit.html", {"form": form, "tag": _tag_with_counts(tag)})
+
+
+@supervisor_required
+def tag_delete(request: HttpRequest, tag_id: UUID) -> HttpResponse:
+    """GET shows how many agents lose the tag; POST deletes it."""
+    tag = _tag_with_counts(_console_tag(request, tag_id))
+    if request.method == "POST":
+        try:
+            services.tag_delete(actor=request.user, tag=tag)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            removed = tag.agent_count
+            messages.success(
+                request,
+                f"Tag {tag.name} deleted; it was taken off {removed} agent{'s' if removed != 1 else ''}.",
+            )
+        return redirect("console:tag_list")
+    return render(request, "tags/tag_delete_confirm.html", {"tag": tag})

@@ -1,0 +1,800 @@
+"""The supervisor console's agent pages: thin tests of access, error mapping and resulting state.
+
+The rules themselves are tested on the services; here we check that each page calls them, puts
+their errors where a person looks, refuses whoever may not act, and stays cheap in queries.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from agents import services
+from agents.models import AccessKey, Address, Agent, AgentStatus, AgentStatusChange, Permission
+from tags.models import AgentTag
+from tests.factories import PASSWORD, make_agent, make_tag
+
+
+pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
+
+
+@pytest.fixture(autouse=True)
+def _console_settings(settings):
+    # Plain http in tests, and static URLs without a collectstatic manifest.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def signed_in(client):
+    def sign_in(agent):
+        client.force_login(agent)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def pat(agent_a):
+    """A plain agent of customer A with an address and some history."""
+    services.agent_replace_addresses(actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "2001"}])
+    return agent_a
+
+
+def url(name, *args):
+    return reverse(f"console:{name}", args=args)
+
+
+# --- sign in ---------------------------------------------------------------------------------
+
+
+def test_sign_in_with_username_and_password_opens_the_board(client, manager_a):
+    response = client.post(url("login"), {"username": "MIKE-manager", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get(response["Location"]).url == url("board")
+
+
+def test_wrong_password_is_refused(client, manager_a):
+    response = client.post(url("login"), {"username": "mike-manager", "password": "nope"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_out_needs_post_and_ends_the_session(signed_in, manager_a):
+    client = signed_in(manager_a)
+    assert client.get(url("logout")).status_code == 405
+    response = client.post(url("logout"))
+    assert response.url == url("login")
+    assert client.get(url("board")).status_code == 302
+
+
+def test_login_form_is_csrf_protected(manager_a):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(url("login"), {"username": "mike-manager", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_plain_agent_home_is_its_own_page(signed_in, agent_a):
+    assert signed_in(agent_a).get(url("home")).url == url("me")
+
+
+def test_anonymous_is_sent_to_sign_in(client, admin_a):
+    response = client.get(url("agent_detail", admin_a.id))
+    assert response.status_code == 302
+    assert response.url.startswith(url("login") + "?next=")
+
+
+def test_anonymous_board_poll_asks_htmx_to_redirect(client, db):
+    response = client.get(url("board_live"), headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == url("login")
+
+
+# --- who may use which page ---------------------------------------------------------------------
+
+# (url name, needs an agent id, method, data) for every supervisor page and action.
+SUPERVISOR_ENDPOINTS = [
+    ("board", False, "get", None),
+    ("board_live", False, "get", None),
+    ("agent_list", False, "get", None),
+    ("agent_create", False, "get", None),
+    ("agent_create", False, "post", {"username": "intruder", "password": "x"}),
+    ("agent_bulk", False, "post", {"action": "delete", "confirmed": "on", "agent_ids": "TARGET"}),
+    ("agent_bulk_result", False, "get", None),
+    ("agent_export", False, "get", None),
+    ("agent_import", False, "get", None),
+    ("agent_import", False, "post", {"step": "apply", "content": "username,password\nintruder,x\n"}),
+    ("accesskey_list", False, "get", None),
+    ("accesskey_list", False, "post", {"name": "k", "expire_days": "30"}),
+    ("tag_list", False, "get", None),
+    ("tag_list", False, "post", {"name": "intruders"}),
+    ("agent_detail", True, "get", None),
+    ("agent_profile", True, "post", {"name": "hacked", "detail": "", "ring_method": "linear"}),
+    ("agent_status", True, "post", {"status": "busy", "reason": "x"}),
+    ("agent_addresses", True, "post", {"type": "tel", "target": "+15559876543"}),
+    ("agent_tags", True, "post", {"tags": []}),
+    ("agent_permission", True, "post", {"roles": ["64"]}),
+    ("agent_password", True, "post", {"password": "new-pass", "password_again": "new-pass"}),
+    ("agent_direct_hash", True, "get", None),
+    ("agent_direct_hash", True, "post", {}),
+    ("agent_delete", True, "get", None),
+    ("agent_delete", True, "post", {}),
+]
+
+
+def _call(client, name, needs_id, method, data, target):
+    path = url(name, target.id) if needs_id else url(name)
+    if data and data.get("agent_ids") == "TARGET":
+        data = {**data, "agent_ids": str(target.id)}
+    return getattr(client, method)(path, data or {})
+
+
+@pytest.mark.parametrize(("name", "needs_id", "method", "data"), SUPERVISOR_ENDPOINTS)
+def test_plain_agent_is_refused_every_supervisor_page(
+    signed_in, agent_a, manager_a, unchanged_database, name, needs_id, method, data
+):
+    client = signed_in(agent_a)
+    with unchanged_database():
+        response = _call(client, name, needs_id, method, data, manager_a)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("name", "needs_id", "method", "data"), SUPERVISOR_ENDPOINTS)
+def test_other_customers_supervisor_sees_nothing_of_a(
+    signed_in, admin_b, manager_a, unchanged_database, name, needs_id, method, data
+):
+    client = signed_in(admin_b)
+    make_tag(manager_a.customer_id, name="a-secret-tag")
+    if method == "post" and not needs_id and name != "agent_bulk":
+        # Pages of B's own customer: they may write there, but never into A.
+        before = Agent.objects.filter(customer_id=manager_a.customer_id).count()
+        _call(client, name, needs_id, method, data, manager_a)
+        assert Agent.objects.filter(customer_id=manager_a.customer_id).count() == before
+        return
+    with unchanged_database():
+        response = _call(client, name, needs_id, method, data, manager_a)
+    if needs_id:
+        assert response.status_code == 404
+    else:
+        body = response.content.decode()
+        assert "mike-manager" not in body
+        assert "a-secret-tag" not in body
+
+
+def test_bulk_action_on_another_customers_agent_reports_it_missing(signed_in, admin_b, manager_a):
+    client = signed_in(admin_b)
+    client.post(url("agent_bulk"), {"action": "set_status", "status": "busy", "agent_ids": [str(manager_a.id)]})
+    result = client.get(url("agent_bulk_result"))
+    assert "AGENT_NOT_FOUND" in result.content.decode()
+    manager_a.refresh_from_db()
+    assert manager_a.status == AgentStatus.OFFLINE
+
+
+def test_manager_may_not_open_admin_pages(signed_in, manager_a, agent_a, unchanged_database):
+    client = signed_in(manager_a)
+    with unchanged_database():
+        assert client.get(url("accesskey_list")).status_code == 403
+        assert client.post(url("agent_permission", agent_a.id), {"roles": ["32"]}).status_code == 403
+
+
+def test_malformed_or_unknown_agent_id_is_404(signed_in, admin_a):
+    client = signed_in(admin_a)
+    assert client.get(f"/agents/{uuid.uuid4()}/").status_code == 404
+    assert client.get("/agents/not-a-uuid/").status_code == 404
+
+
+def test_super_admin_works_on_its_own_customer_only(signed_in, super_admin, admin_b):
+    client = signed_in(super_admin)
+    assert client.get(url("agent_detail", admin_b.id)).status_code == 404
+    assert "bob-admin" not in client.get(url("agent_list")).content.decode()
+
+
+# --- markup in names is text ----------------------------------------------------------------------
+
+
+def test_names_with_markup_are_escaped_everywhere(signed_in, admin_a):
+    evil = make_agent(admin_a.customer_id, username="evil", name="<script>alert('x')</script>")
+    make_tag(admin_a.customer_id, name="<b>bold</b>")
+    services.agent_replace_tags(actor=None, agent=evil, tag_ids=[t.id for t in evil.customer.tags.all()])
+    client = signed_in(admin_a)
+    for page in (url("board"), url("board_live"), url("agent_list"), url("agent_detail", evil.id), url("tag_list")):
+        body = client.get(page).content.decode()
+        assert "<script>alert" not in body, page
+        assert "<b>bold</b>" not in body, page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in client.get(url("agent_detail", evil.id)).content.decode()
+
+
+# --- live board ---------------------------------------------------------------------------------
+
+
+def test_board_shows_counts_time_in_status_and_uncovered_tags(signed_in, admin_a, agent_a):
+    billing = make_tag(admin_a.customer_id, name="billing")
+    vip = make_tag(admin_a.customer_id, name="vip")
+    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[billing.id, vip.id])
+    services.agent_replace_tags(actor=None, agent=admin_a, tag_ids=[vip.id])
+    services.agent_set_status(actor=None, agent=admin_a, status="available")
+    response = signed_in(admin_a).get(url("board"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-status-count="available"' in body
+    assert 'data-agent="alice-admin" data-status="available"' in body
+    assert 'data-agent="pat-agent" data-status="offline"' in body
+    # billing: its only agent is offline, so it stands out; vip has one available.
+    assert 'class="coverage-tag is-uncovered" data-tag="billing"' in body
+    assert 'class="coverage-tag" data-tag="vip"' in body
+    assert "1 with nobody available" in body
+
+
+def test_board_filters_by_status_tag_and_search(signed_in, admin_a, agent_a, manager_a):
+    tag = make_tag(admin_a.customer_id, name="spanish")
+    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag.id])
+    services.agent_set_status(actor=None, agent=manager_a, status="busy")
+    client = signed_in(admin_a)
+    assert _board_agents(client, {"status": "busy"}) == {"mike-manager"}
+    assert _board_agents(client, {"tag": str(tag.id)}) == {"pat-agent"}
+    assert _board_agents(client, {"q": "ALICE"}) == {"alice-admin"}
+    assert _board_agents(client, {"status": "nonsense"}) == {"alice-admin", "mike-manager", "pat-agent"}
+
+
+def _board_agents(client, params):
+    import re
+
+    body = client.get(url("board_live"), params).content.decode()
+    return set(re.findall(r'class="tile status-\w+" data-agent="([^"]+)"', body))
+
+
+def test_board_poll_answers_204_until_something_changes(signed_in, admin_a, agent_a):
+    client = signed_in(admin_a)
+    first = client.get(url("board_live"))
+    version = first.content.decode().split('data-version="', 1)[1].split('"', 1)[0]
+    assert client.get(url("board_live"), {"v": version}).status_code == 204
+    services.agent_set_status(actor=None, agent=agent_a, status="away")
+    changed = client.get(url("board_live"), {"v": version})
+    assert changed.status_code == 200
+    assert 'data-agent="pat-agent" data-status="away"' in changed.content.decode()
+
+
+def test_board_version_changes_on_rename_retag_and_filters(signed_in, admin_a, agent_a):
+    client = signed_in(admin_a)
+
+    def version(params=None):
+        body = client.get(url("board_live"), params or {}).content.decode()
+        return body.split('data-version="', 1)[1].split('"', 1)[0]
+
+    seen = {version()}
+    services.agent_update(actor=None, agent=agent_a, name="Pat Renamed")
+    seen.add(version())
+    tag = make_tag(admin_a.customer_id, name="night")
+    seen.add(version())
+    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag.id])
+    seen.add(version())
+    seen.add(version({"status": "away"}))
+    assert len(seen) == 5
+
+
+def _bulk_agents(customer_id, count, prefix="bulk"):
+    """Many agents at once, without the services (speed); enough for query-count guards."""
+    now = timezone.now()
+    agents = Agent.objects.bulk_create(
+        Agent(
+            customer_id=customer_id,
+            username=f"{prefix}-{i:04d}",
+            name=f"Bulk Agent {i}",
+            status=AgentStatus.values[i % 5],
+            tm_status=now,
+            tm_create=now,
+            permission=Permission.CUSTOMER_AGENT,
+            password="!",
+        )
+        for i in range(count)
+    )
+    tags = [make_tag(customer_id, name=f"{prefix}-tag-{i}") for i in range(3)]
+    AgentTag.objects.bulk_create(AgentTag(agent=agent, tag=tags[i % 3]) for i, agent in enumerate(agents))
+    Address.objects.bulk_create(
+        Address(customer_id=customer_id, agent=agent, position=0, type="extension", target=f"{len(prefix)}{i:05d}")
+        for i, agent in enumerate(agents)
+    )
+
+
+@pytest.mark.parametrize("page", ["board", "board_live", "agent_list", "agent_export"])
+def test_pages_take_a_constant_number_of_queries(signed_in, admin_a, django_assert_max_num_queries, page):
+    client = signed_in(admin_a)
+    params = {"per_page": "200"} if page == "agent_list" else {}
+    _bulk_agents(admin_a.customer_id, 10)
+    client.get(url(page), params)  # warm up (session, content types)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url(page), params).status_code == 200
+    Agent.objects.filter(username__startswith="bulk-").delete()
+    _bulk_agents(admin_a.customer_id, 1000, prefix="many")
+    with django_assert_max_num_queries(len(small)):
+        response = client.get(url(page), params)
+    assert response.status_code == 200
+    if page in ("board", "board_live"):
+        assert response.content.decode().count('class="tile ') == 1001
+
+
+# --- agents list ----------------------------------------------------------------------------
+
+
+def _listed(client, params=None):
+    import re
+
+    body = client.get(url("agent_list"), params or {}).content.decode()
+    return re.findall(r'<tr data-agent="([^"]+)"', body)
+
+
+def test_agents_list_filters_sorts_and_paginates(signed_in, admin_a, manager_a, agent_a):
+    tag = make_tag(admin_a.customer_id, name="german")
+    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag.id])
+    services.agent_update(actor=None, agent=manager_a, ring_method="linear", detail="night shift")
+    services.agent_set_status(actor=None, agent=admin_a, status="available")
+    client = signed_in(admin_a)
+    assert _listed(client) == ["pat-agent", "mike-manager", "alice-admin"]
+    assert _listed(client, {"status": "available"}) == ["alice-admin"]
+    assert _listed(client, {"tag": str(tag.id)}) == ["pat-agent"]
+    assert _listed(client, {"ring_method": "linear"}) == ["mike-manager"]
+    assert _listed(client, {"permission": "64"}) == ["mike-manager"]
+    assert _listed(client, {"permission": "32"}) == ["alice-admin"]
+    assert _listed(client, {"q": "NIGHT"}) == ["mike-manager"]
+    assert _listed(client, {"sort": "username"}) == ["alice-admin", "mike-manager", "pat-agent"]
+    assert _listed(client, {"sort": "-username"}) == ["pat-agent", "mike-manager", "alice-admin"]
+    assert _listed(client, {"sort": "drop table"}) == ["pat-agent", "mike-manager", "alice-admin"]
+    assert _listed(client, {"sort": "username", "per_page": "25", "page": "2"}) == _listed(client, {"sort": "username"})
+    make_agent(admin_a.customer_id, username="zed", permission=0)
+    assert _listed(client, {"permission": "0"}) == ["zed"]
+
+
+def test_agents_list_pages(signed_in, admin_a):
+    _bulk_agents(admin_a.customer_id, 60)
+    client = signed_in(admin_a)
+    first = _listed(client, {"sort": "username", "per_page": "25"})
+    third = _listed(client, {"sort": "username", "per_page": "25", "page": "3"})
+    assert len(first) == 25
+    assert len(third) == 11
+    assert not set(first) & set(third)
+
+
+# --- bulk actions ------------------------------------------------------------------------------
+
+
+def test_bulk_set_status_reports_each_agent(signed_in, admin_a, manager_a, agent_a):
+    client = signed_in(admin_a)
+    response = client.post(
+        url("agent_bulk"),
+        {"action": "set_status", "status": "available", "reason": "shift start", "agent_ids": [manager_a.id, agent_a.id]},
+    )
+    assert response.url == url("agent_bulk_result")
+    body = client.get(response.url).content.decode()
+    assert "Set status: 2 done" in body
+    assert AgentStatusChange.objects.filter(to_status="available", reason="shift start").count() == 2
+    assert client.get(url("agent_bulk_result")).url == url("agent_list")  # shown once
+
+
+def test_bulk_tag_add_and_remove(signed_in, admin_a, manager_a, agent_a):
+    tag = make_tag(admin_a.customer_id, name="sales")
+    client = signed_in(admin_a)
+    client.post(url("agent_bulk"), {"action": "add_tag", "tag": str(tag.id), "agent_ids": [manager_a.id, agent_a.id]})
+    assert set(AgentTag.objects.filter(tag=tag).values_list("agent__username", flat=True)) == {"mike-manager", "pat-agent"}
+    client.post(url("agent_bulk"), {"action": "remove_tag", "tag": str(tag.id), "agent_ids": [agent_a.id]})
+    assert set(AgentTag.objects.filter(tag=tag).values_list("agent__username", flat=True)) == {"mike-manager"}
+
+
+def test_bulk_delete_asks_first_then_reports_the_last_admin(signed_in, admin_a, agent_a, unchanged_database):
+    client = signed_in(admin_a)
+    data = {"action": "delete", "agent_ids": [admin_a.id, agent_a.id]}
+    with unchanged_database():
+        confirm = client.post(url("agent_bulk"), data)
+    assert confirm.status_code == 200
+    assert "Delete 2 agents?" in confirm.content.decode()
+    client.post(url("agent_bulk"), {**data, "confirmed": "on"})
+    body = client.get(url("agent_bulk_result")).content.decode()
+    assert "1 done, 1 failed" in body
+    assert "LAST_ADMIN" in body
+    assert Agent.objects.get(pk=agent_a.pk).tm_delete is not None
+    assert Agent.objects.get(pk=admin_a.pk).tm_delete is None
+
+
+def test_bulk_without_selection_or_status_changes_nothing(signed_in, admin_a, agent_a, unchanged_database):
+    client = signed_in(admin_a)
+    with unchanged_database():
+        assert client.post(url("agent_bulk"), {"action": "set_status", "status": "busy"}).status_code == 302
+        client.post(url("agent_bulk"), {"action": "set_status", "agent_ids": [agent_a.id]})
+        client.post(url("agent_bulk"), {"action": "set_status", "status": "busy", "agent_ids": ["junk"]})
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+def test_create_agent(signed_in, admin_a):
+    tag = make_tag(admin_a.customer_id, name="english")
+    client = signed_in(admin_a)
+    response = client.post(
+        url("agent_create"),
+        {
+            "username": "new-one",
+            "password": "pw",
+            "name": "New One",
+            "ring_method": "linear",
+            "roles": ["16", "64"],
+            "tags": [str(tag.id)],
+        },
+    )
+    agent = Agent.objects.get(username="new-one")
+    assert response.url == url("agent_detail", agent.id)
+    assert agent.permission == 80
+    assert agent.ring_method == "linear"
+    assert list(agent.tag_links.values_list("tag_id", flat=True)) == [tag.id]
+    assert agent.check_password("pw")
+
+
+def test_create_agent_errors_go_next_to_their_field(signed_in, manager_a, unchanged_database):
+    client = signed_in(manager_a)
+    with unchanged_database():
+        taken = client.post(url("agent_create"), {"username": "ALICE-admin", "password": "pw", "ring_method": "ringall"})
+        spaced = client.post(url("agent_create"), {"username": "two words", "password": "pw", "ring_method": "ringall"})
+        admin = client.post(
+            url("agent_create"), {"username": "boss", "password": "pw", "ring_method": "ringall", "roles": ["32"]}
+        )
+    assert taken.status_code == 400
+    assert "already exists" in taken.context["form"].errors["username"][0]
+    assert "without spaces" in spaced.context["form"].errors["username"][0]
+    assert "Only an admin" in admin.context["form"].non_field_errors()[0]
+
+
+# --- agent page --------------------------------------------------------------------------------
+
+
+def test_agent_page_shows_profile_history_and_direct_uri(signed_in, admin_a, pat):
+    services.agent_set_status(actor=admin_a, agent=pat, status="away", reason="lunch break")
+    response = signed_in(admin_a).get(url("agent_detail", pat.id))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert pat.direct_sip_uri.replace("@", "@") in body
+    assert "lunch break" in body
+    assert "by <b>alice-admin</b>" in body
+    assert 'value="2001"' in body
+
+
+def test_profile_update(signed_in, manager_a, agent_a):
+    client = signed_in(manager_a)
+    response = client.post(url("agent_profile", agent_a.id), {"name": "Pat", "detail": "day", "ring_method": "linear"})
+    assert response.status_code == 302
+    agent_a.refresh_from_db()
+    assert (agent_a.name, agent_a.detail, agent_a.ring_method) == ("Pat", "day", "linear")
+
+
+def test_profile_too_long_name_is_a_field_error(signed_in, manager_a, agent_a, unchanged_database):
+    with unchanged_database():
+        response = signed_in(manager_a).post(
+            url("agent_profile", agent_a.id), {"name": "x" * 256, "detail": "", "ring_method": "ringall"}
+        )
+    assert response.status_code == 400
+    assert "at most 255" in response.context["profile_form"].errors["name"][0]
+
+
+def test_status_change_with_reason_is_recorded(signed_in, manager_a, agent_a):
+    client = signed_in(manager_a)
+    response = client.post(url("agent_status", agent_a.id), {"status": "busy", "reason": "on a call"})
+    assert response.status_code == 302
+    change = AgentStatusChange.objects.filter(agent=agent_a).first()
+    assert (change.from_status, change.to_status, change.reason, change.changed_by_agent) == (
+        "offline",
+        "busy",
+        "on a call",
+        manager_a,
+    )
+
+
+def test_status_reason_too_long_is_refused(signed_in, manager_a, agent_a, unchanged_database):
+    with unchanged_database():
+        response = signed_in(manager_a).post(url("agent_status", agent_a.id), {"status": "busy", "reason": "r" * 300})
+    assert response.status_code == 400
+    assert "at most 255" in response.context["status_form"].errors["reason"][0]
+
+
+def test_addresses_save_all_in_order(signed_in, manager_a, pat):
+    client = signed_in(manager_a)
+    response = client.post(
+        url("agent_addresses", pat.id),
+        {
+            "type": ["sip", "tel", "extension", "tel"],
+            "target": ["sip:Pat@SIP.Example.com", "+1 (555) 987-6543", "", "  "],
+            "target_name": ["", "", "", ""],
+            "name": ["desk", "mobile", "", ""],
+            "detail": ["", "", "", ""],
+        },
+    )
+    assert response.status_code == 302
+    assert [(a.type, a.target, a.name) for a in pat.addresses.order_by("position")] == [
+        ("sip", "Pat@sip.example.com", "desk"),
+        ("tel", "+15559876543", "mobile"),
+    ]
+
+
+def test_invalid_address_is_shown_on_its_row_and_nothing_is_saved(signed_in, manager_a, pat, unchanged_database):
+    client = signed_in(manager_a)
+    with unchanged_database():
+        response = client.post(
+            url("agent_addresses", pat.id),
+            {
+                "type": ["tel", "extension", "tel", "sip"],
+                "target": ["+15559876543", "", "12ab", "nobody"],
+                "target_name": ["", "", "", ""],
+                "name": ["", "", "", ""],
+                "detail": ["", "", "", ""],
+            },
+        )
+    assert response.status_code == 400
+    rows = response.context["addresses"].rows
+    assert [row.errors for row in rows] == [
+        {},
+        {},
+        {"target": "must be a phone number in E.164 format, e.g. +15559876543"},
+        {"target": "must be user@domain"},
+    ]
+    body = response.content.decode()
+    assert 'value="12ab"' in body  # what was typed stays, to be fixed
+    assert "Nothing was saved" in body
+
+
+def test_address_of_another_agent_is_refused_on_its_row(signed_in, manager_a, pat, admin_a, unchanged_database):
+    client = signed_in(manager_a)
+    with unchanged_database():
+        response = client.post(
+            url("agent_addresses", admin_a.id),
+            {"type": ["tel", "extension"], "target": ["+15550001111", "2001"], "target_name": ["", ""], "name": ["", ""], "detail": ["", ""]},
+        )
+    assert response.status_code == 400
+    rows = response.context["addresses"].rows
+    assert rows[1].errors == {"target": "is already assigned to another agent"}
+    assert rows[0].errors == {}
+
+
+def test_address_check_uses_the_contract_rule(signed_in, agent_a):
+    client = signed_in(agent_a)
+    assert "Will be saved as +15559876543" in client.post(url("address_check"), {"type": "tel", "target": "+1 555 987 6543"}).content.decode()
+    assert "E.164" in client.post(url("address_check"), {"type": "tel", "target": "5559876543"}).content.decode()
+    assert "digits" in client.post(url("address_check"), {"type": "extension", "target": "12a"}).content.decode()
+    assert "Looks right" in client.post(url("address_check"), {"type": "sip", "target": "a@b.example"}).content.decode()
+
+
+def test_tags_permission_and_password(signed_in, admin_a, agent_a):
+    tag = make_tag(admin_a.customer_id, name="vip")
+    client = signed_in(admin_a)
+    client.post(url("agent_tags", agent_a.id), {"tags": [str(tag.id)]})
+    client.post(url("agent_permission", agent_a.id), {"roles": ["16", "64"]})
+    client.post(url("agent_password", agent_a.id), {"password": "fresh-pass", "password_again": "fresh-pass"})
+    agent_a.refresh_from_db()
+    assert list(agent_a.tag_links.values_list("tag_id", flat=True)) == [tag.id]
+    assert agent_a.permission == 80
+    assert agent_a.check_password("fresh-pass")
+
+
+def test_last_admin_cannot_drop_its_admin_bit(signed_in, admin_a, unchanged_database):
+    with unchanged_database():
+        response = signed_in(admin_a).post(url("agent_permission", admin_a.id), {"roles": ["64"]})
+    assert response.status_code == 400
+    assert "at least one admin" in response.context["permission_form"].non_field_errors()[0]
+
+
+def test_admin_keeps_a_super_admin_bit_it_cannot_see(signed_in, admin_a, super_admin):
+    signed_in(admin_a).post(url("agent_permission", super_admin.id), {"roles": ["32", "64"]})
+    super_admin.refresh_from_db()
+    assert super_admin.permission == Permission.PROJECT_SUPER_ADMIN | 32 | 64
+
+
+def test_password_mismatch_changes_nothing(signed_in, admin_a, agent_a, unchanged_database):
+    with unchanged_database():
+        response = signed_in(admin_a).post(url("agent_password", agent_a.id), {"password": "a", "password_again": "b"})
+    assert response.status_code == 400
+
+
+def test_resetting_own_password_keeps_the_session(signed_in, admin_a):
+    client = signed_in(admin_a)
+    client.post(url("agent_password", admin_a.id), {"password": "mine-new", "password_again": "mine-new"})
+    assert client.get(url("board")).status_code == 200
+
+
+def test_regenerate_direct_hash_asks_then_replaces_it(signed_in, manager_a, agent_a, unchanged_database):
+    client = signed_in(manager_a)
+    old = agent_a.direct_hash
+    with unchanged_database():
+        assert "stops working at once" in client.get(url("agent_direct_hash", agent_a.id)).content.decode()
+    client.post(url("agent_direct_hash", agent_a.id))
+    agent_a.refresh_from_db()
+    assert agent_a.direct_hash != old
+    assert len(agent_a.direct_hash) == 12
+
+
+def test_delete_agent_asks_first(signed_in, manager_a, agent_a, unchanged_database):
+    client = signed_in(manager_a)
+    with unchanged_database():
+        assert client.get(url("agent_delete", agent_a.id)).status_code == 200
+    assert client.post(url("agent_delete", agent_a.id)).url == url("agent_list")
+    assert Agent.objects.get(pk=agent_a.pk).tm_delete is not None
+    assert client.get(url("agent_detail", agent_a.id)).status_code == 404
+
+
+# --- the plain agent's own page ------------------------------------------------------------------
+
+
+def test_plain_agent_sets_its_own_status_and_addresses(signed_in, pat):
+    client = signed_in(pat)
+    page = client.get(url("me"))
+    assert page.status_code == 200
+    assert "2001" in page.content.decode()
+    client.post(url("me_status"), {"status": "available", "reason": "ready"})
+    client.post(
+        url("me_addresses"),
+        {"type": ["extension", "tel"], "target": ["2001", "+4930123456"], "target_name": ["", ""], "name": ["", ""], "detail": ["", ""]},
+    )
+    pat.refresh_from_db()
+    assert pat.status == "available"
+    assert [a.target for a in pat.addresses.order_by("position")] == ["2001", "+4930123456"]
+
+
+def test_plain_agent_own_page_shows_errors_inline(signed_in, pat, unchanged_database):
+    with unchanged_database():
+        response = signed_in(pat).post(
+            url("me_addresses"), {"type": ["tel"], "target": ["nope"], "target_name": [""], "name": [""], "detail": [""]}
+        )
+    assert response.status_code == 400
+    assert response.context["addresses"].rows[0].errors
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _csv_rows(response):
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_export_has_the_columns_and_follows_the_filters(signed_in, admin_a, pat):
+    tag = make_tag(admin_a.customer_id, name="billing")
+    services.agent_replace_tags(actor=None, agent=pat, tag_ids=[tag.id])
+    services.agent_update(actor=None, agent=pat, name="=HYPERLINK(1)")
+    client = signed_in(admin_a)
+    response = client.get(url("agent_export"), {"sort": "username"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = _csv_rows(response)
+    assert list(rows[0]) == ["username", "name", "detail", "ring_method", "status", "permission", "tags", "addresses"]
+    assert [row["username"] for row in rows] == ["alice-admin", "pat-agent"]
+    assert rows[1]["tags"] == "billing"
+    assert rows[1]["addresses"] == "extension:2001"
+    assert rows[1]["name"] == "'=HYPERLINK(1)"  # not a formula in a spreadsheet
+    assert [row["username"] for row in _csv_rows(client.get(url("agent_export"), {"tag": str(tag.id)}))] == ["pat-agent"]
+
+
+def _import(client, text, step="preview"):
+    if step == "preview":
+        upload = io.BytesIO(text.encode())
+        upload.name = "agents.csv"
+        return client.post(url("agent_import"), {"step": "preview", "file": upload})
+    return client.post(url("agent_import"), {"step": "apply", "content": text})
+
+
+def test_import_preview_changes_nothing_and_apply_does_it_all(signed_in, admin_a, pat, unchanged_database):
+    make_tag(admin_a.customer_id, name="billing")
+    client = signed_in(admin_a)
+    text = (
+        "username,name,status,tags,addresses,password\n"
+        "pat-agent,Pat Renamed,available,billing,extension:2001;tel:+15559876543,\n"
+        "newbie,New Person,,,sip:newbie@sip.example.com,pw\n"
+        "alice-admin,,,,,\n"
+    )
+    with unchanged_database():
+        preview = _import(client, text)
+    assert preview.status_code == 200
+    result = preview.context["result"]
+    assert [(r.username, r.action) for r in result.rows] == [
+        ("pat-agent", "update"),
+        ("newbie", "create"),
+        ("alice-admin", "unchanged"),
+    ]
+    assert "name: 'Pat' → 'Pat Renamed'" not in result.rows[0].changes  # Pat had no name
+    assert "status: offline → available" in result.rows[0].changes
+    applied = _import(client, text, step="apply")
+    assert applied.url == url("agent_list")
+    pat.refresh_from_db()
+    assert (pat.name, pat.status) == ("Pat Renamed", "available")
+    assert [a.target for a in pat.addresses.order_by("position")] == ["2001", "+15559876543"]
+    assert Agent.objects.get(username="newbie").addresses.get().target == "newbie@sip.example.com"
+
+
+def test_import_reports_row_errors_and_applies_nothing(signed_in, admin_a, pat, unchanged_database):
+    client = signed_in(admin_a)
+    text = (
+        "username,name,status,tags,addresses,password\n"
+        "pat-agent,Pat,available,,extension:2001,\n"
+        "newbie,New,,nosuchtag,,pw\n"
+        "nopass,,,,,\n"
+        "bad-address,,,,tel:12ab,pw\n"
+        "PAT-agent,,,,,\n"
+        "taken,,,,extension:2001,pw\n"
+    )
+    with unchanged_database():
+        preview = _import(client, text)
+        applied = _import(client, text, step="apply")
+    assert preview.status_code == 400
+    rows = {r.username: r for r in preview.context["result"].rows}
+    assert rows["pat-agent"].action == "update"
+    assert rows["newbie"].errors == ["tags: no tag named 'nosuchtag'"]
+    assert "password" in rows["nopass"].errors[0]
+    assert "address tel:12ab" in rows["bad-address"].errors[0]
+    assert "already on line 2" in rows["PAT-agent"].errors[0]
+    assert "already assigned" in rows["taken"].errors[0]
+    assert applied.status_code == 400
+    assert "Nothing was saved" in applied.content.decode() or "nothing was saved" in applied.content.decode()
+
+
+def test_import_rejects_unknown_columns_and_bad_files(signed_in, admin_a, unchanged_database):
+    client = signed_in(admin_a)
+    with unchanged_database():
+        assert "Unknown columns: colour" in _import(client, "username,colour\nx,red\n").content.decode()
+        assert "needs a &#x27;username&#x27; column" in _import(client, "name\nx\n").content.decode()
+        assert "no rows" in _import(client, "username\n").content.decode()
+        upload = io.BytesIO(b"\xff\xfe\x00bad")
+        upload.name = "agents.csv"
+        assert "not UTF-8" in client.post(url("agent_import"), {"step": "preview", "file": upload}).content.decode()
+        assert client.post(url("agent_import"), {"step": "preview"}).status_code == 400
+
+
+def test_csv_round_trip_changes_nothing(signed_in, admin_a, pat, manager_a):
+    tag = make_tag(admin_a.customer_id, name="a;b")
+    services.agent_replace_tags(actor=None, agent=manager_a, tag_ids=[tag.id])
+    services.agent_update(actor=None, agent=manager_a, name="-dash name")
+    services.agent_replace_addresses(
+        actor=None, agent=manager_a, addresses=[{"type": "tel", "target": "+15551112222", "name": "kept name"}]
+    )
+    client = signed_in(admin_a)
+    exported = client.get(url("agent_export")).content.decode()
+    preview = _import(client, exported)
+    assert [r.action for r in preview.context["result"].rows if r.username != "mike-manager"] == ["unchanged"] * 2
+    # A tag whose name holds the separator cannot be named in a cell; it is reported, not guessed.
+    assert any("no tag named 'a'" in e for e in next(r for r in preview.context["result"].rows if r.username == "mike-manager").errors)
+
+
+# --- access keys ------------------------------------------------------------------------------
+
+
+def test_access_key_is_shown_once_then_only_its_prefix(signed_in, admin_a):
+    client = signed_in(admin_a)
+    response = client.post(url("accesskey_list"), {"name": "crm", "detail": "", "expire_days": "30"}, follow=True)
+    key = AccessKey.objects.get(name="crm")
+    body = response.content.decode()
+    token = body.split('data-new-key>', 1)[1].split("<", 1)[0]
+    assert token.startswith("vb_") and token[:11] == key.token_prefix
+    assert (key.tm_expire - key.tm_create).days == 30
+    again = client.get(url("accesskey_list")).content.decode()
+    assert token not in again
+    assert key.token_prefix + "…" in again
+
+
+def test_access_key_lifetime_below_a_day_is_refused(signed_in, admin_a, unchanged_database):
+    with unchanged_database():
+        response = signed_in(admin_a).post(url("accesskey_list"), {"name": "x", "expire_days": "0"})
+    assert response.status_code == 400
+
+
+def test_revoke_access_key(signed_in, admin_a, admin_b, unchanged_database):
+    key, _ = services.access_key_create(actor=admin_a, customer_id=admin_a.customer_id, name="old")
+    other, _ = services.access_key_create(actor=admin_b, customer_id=admin_b.customer_id, name="theirs")
+    client = signed_in(admin_a)
+    with unchanged_database():
+        assert client.get(url("accesskey_revoke", key.id)).status_code == 200
+        assert client.post(url("accesskey_revoke", other.id)).status_code == 404
+    client.post(url("accesskey_revoke", key.id))
+    key.refresh_from_db()
+    assert key.tm_delete is not None

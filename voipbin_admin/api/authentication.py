@@ -1,0 +1,64 @@
+"""Who is calling (contract section 2): a login token or an access key, from five places.
+
+The first credential present wins: `Authorization: Bearer <value>`, query `?token=`, cookie
+`token`, query `?accesskey=`, cookie `accesskey`. A value starting with `vb_` is an access key,
+anything else a login token (`agents.selectors.credential_actor` decides). An empty query or
+cookie value counts as absent; an `Authorization` header with another scheme (Basic, ...) is not
+a credential of this API and is ignored.
+
+No CSRF check: these credentials are not Django sessions. The `token` cookie is SameSite=Strict
+and CORS never allows credentialed cross-origin requests, so other sites cannot ride on it.
+"""
+
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from agents.selectors import credential_actor
+from voipbin_admin.errors import Unauthenticated
+
+TOKEN_COOKIE = "token"
+ACCESS_KEY_COOKIE = "accesskey"
+
+
+def credential_from(request) -> str | None:
+    """The raw credential the request carries, or None when it carries none."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    for candidate in (
+        request.query_params.get("token"),
+        request.COOKIES.get(TOKEN_COOKIE),
+        request.query_params.get("accesskey"),
+        request.COOKIES.get(ACCESS_KEY_COOKIE),
+    ):
+        if candidate:
+            return candidate
+    return None
+
+
+class CredentialAuthentication(BaseAuthentication):
+    """`request.user` becomes the Agent or the AccessKey; `request.auth` the raw credential."""
+
+    def authenticate(self, request):
+        raw = credential_from(request)
+        if raw is None:
+            return None
+        try:
+            actor = credential_actor(raw)
+        except Unauthenticated as exc:
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.reason) from exc
+        return actor, raw
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (not 403) when the credential is missing or wrong.
+        return 'Bearer realm="api"'
+
+
+class HasCredential(BasePermission):
+    """Every API route except login and the docs needs a valid credential."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.user is not None

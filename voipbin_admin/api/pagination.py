@@ -1,0 +1,100 @@
+"""Cursor pagination of lists (contract section 5): `{"result": [...], "next_page_token": "..."}`.
+
+Items are newest first, ordered by `(tm_create desc, id desc)`; the id breaks ties, so no item
+is skipped or repeated even when many share a `tm_create`. `next_page_token` is the position of
+the page's last item: the URL-safe base64 (no padding) of `<tm_create>|<id>`, e.g.
+`MjAyMi0xMC0yMiAxNjoxNjoxNi44NzQ3NjF8ZjFhMmIzYzQtZDVlNi03ODkwLWFiY2QtZWYxMjM0NTY3ODkw`. Clients
+treat it as opaque. A bare timestamp in the contract's format is accepted too and means "items
+created strictly before it". Each page is one keyset query (plus the representation's fixed
+prefetches), whatever the page size or the page number.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import Model, Q, QuerySet
+
+from voipbin_admin.errors import InvalidArgument
+from voipbin_admin.timestamps import format_timestamp, parse_timestamp
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100
+_INTEGER = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+
+
+def query_text(request, name: str) -> str | None:
+    """A query parameter as text; NUL characters (which databases cannot store) are refused."""
+    value = request.query_params.get(name)
+    if value is not None and "\x00" in value:
+        raise InvalidArgument(f"INVALID_{name.upper()}", f"{name} may not contain NUL characters.")
+    return value
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    size: int
+    # Only items strictly older than this (tm_create, id) position; id None = any id.
+    before: tuple[datetime, UUID | None] | None = None
+
+
+def parse_page_size(raw: str | None) -> int:
+    if raw is None or not raw.strip():
+        return DEFAULT_PAGE_SIZE
+    if not _INTEGER.match(raw) or int(raw) < 1:
+        raise InvalidArgument(
+            "INVALID_PAGE_SIZE", f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}."
+        )
+    return min(int(raw), MAX_PAGE_SIZE)
+
+
+def page_token_for(item: Model) -> str:
+    position = f"{format_timestamp(item.tm_create)}|{item.pk}"
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def parse_page_token(raw: str | None) -> tuple[datetime, UUID | None] | None:
+    if raw is None or not raw.strip():
+        return None
+    bare = parse_timestamp(raw.strip())
+    if bare is not None:
+        return bare, None
+    invalid = InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not a token this API returned.")
+    try:
+        decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        timestamp, _, item_id = decoded.partition("|")
+        position = parse_timestamp(timestamp), UUID(item_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid from None
+    if position[0] is None:
+        raise invalid
+    return position
+
+
+def page_request(request) -> PageRequest:
+    return PageRequest(
+        size=parse_page_size(query_text(request, "page_size")),
+        before=parse_page_token(query_text(request, "page_token")),
+    )
+
+
+def paginate(queryset: QuerySet, page: PageRequest, represent: Callable[[Model], dict]) -> dict:
+    """One page of a live, scoped queryset, newest first, in the list envelope."""
+    queryset = queryset.order_by("-tm_create", "-pk")
+    if page.before is not None:
+        tm_create, item_id = page.before
+        if item_id is None:
+            queryset = queryset.filter(tm_create__lt=tm_create)
+        else:
+            queryset = queryset.filter(Q(tm_create__lt=tm_create) | Q(tm_create=tm_create, pk__lt=item_id))
+    items = list(queryset[: page.size])
+    return {
+        "result": [represent(item) for item in items],
+        "next_page_token": page_token_for(items[-1]) if items else "",
+    }
