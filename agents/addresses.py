@@ -132,6 +132,8 @@ def clean_addresses(raw_addresses: object) -> tuple[list[CleanAddress], list[Fie
                 errors.append(
                     FieldError(f"{prefix}.{field}", f"must be at most {MAX_TEXT_LENGTH} characters")
                 )
+            elif "\x00" in value:
+                errors.append(FieldError(f"{prefix}.{field}", "must not contain NUL characters"))
             extras[field] = value if isinstance(value, str) else ""
         address = CleanAddress(type=address_type, target=canonical, **extras)
         if address.key in seen:

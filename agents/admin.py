@@ -59,6 +59,18 @@ admin.site.index_title = "Platform administration"
 # Access is the permission bit, not Django's groups and permissions.
 admin.site.unregister(Group)
 
+
+def _own_password_change(request, extra_context=None):
+    """The header's "Change password" link: the operator's own "set password" page.
+
+    Django's own view would save the hash directly, skipping `agent_set_password` (which
+    revokes the agent's login tokens and records an event).
+    """
+    return HttpResponseRedirect(reverse("admin:agents_agent_password", args=[request.user.pk]))
+
+
+admin.site.password_change = _own_password_change
+
 #: Where a service's refusal waits for the second pass over the same POST (see changeform_view).
 _SERVICE_ERROR = "admin_service_error"
 
@@ -69,6 +81,12 @@ def adopt(obj: Model, saved: Model) -> None:
         setattr(obj, field.attname, getattr(saved, field.attname))
     obj._state.adding = False
     obj._state.db = saved._state.db
+
+
+def _some_names(names: list[str], shown: int = 20) -> str:
+    """Names for a message; a long list ends with how many more there are."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def admin_changelist_url(model: type[Model], **filters) -> str:
@@ -187,11 +205,13 @@ class ServiceAdminMixin:
                 succeeded.append(str(obj))
                 self.log_change(request, obj, done)
         if succeeded:
-            self.message_user(request, f"{done}: {', '.join(succeeded)}.", messages.SUCCESS)
+            self.message_user(request, f"{done}: {_some_names(succeeded)}.", messages.SUCCESS)
         if skipped:
-            self.message_user(request, f"Skipped, already deleted: {', '.join(skipped)}.", messages.WARNING)
+            self.message_user(request, f"Skipped, already deleted: {_some_names(skipped)}.", messages.WARNING)
 
-    def action_page(self, request, queryset, *, action: str, title: str, submit: str, form=None):
+    def action_page(
+        self, request, queryset, *, action: str, title: str, submit: str, form=None, destructive=False
+    ):
         """The intermediate page of an action: lists the objects, asks for input or confirmation.
 
         Its form posts back to the changelist with `apply` set; the action then does the work.
@@ -205,6 +225,7 @@ class ServiceAdminMixin:
             "form": form,
             "action": action,
             "submit_label": submit,
+            "destructive": destructive,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "media": self.media,
         }
@@ -219,6 +240,7 @@ class ServiceAdminMixin:
                 action="soft_delete",
                 title=f"Delete these {self.opts.verbose_name_plural}?",
                 submit="Yes, delete them",
+                destructive=True,
             )
         self.delete_queryset(request, queryset)
         return None
@@ -389,6 +411,7 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "is_deleted",
         "tm_create",
     )
+    list_select_related = ("customer",)
     list_filter = ("customer", "status", TagListFilter, "ring_method", DeletedListFilter)
     # Searching a to-many relation may match an agent twice; the changelist removes duplicates.
     search_fields = ("username", "name", "addresses__target")
@@ -525,6 +548,7 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 action="regenerate_direct_hash",
                 title="Give these agents a new direct hash? Their current direct SIP URIs stop working.",
                 submit="Yes, regenerate",
+                destructive=True,
             )
         self.run_for_each(
             request,
@@ -699,11 +723,15 @@ class AgentStatusChangeAdmin(ReadOnlyAdmin):
 @admin.register(AgentEvent)
 class AgentEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "tm_create", "type", "agent", "customer")
-    list_select_related = ("agent",)
+    list_select_related = ("agent", "customer")
     list_filter = ("type", "customer")
     search_fields = ("agent__username",)
     ordering = ("-id",)
     fields = ("id", "tm_create", "type", "customer", "agent", "data_as_json")
+
+    def get_queryset(self, request):
+        # The list does not show the (large) agent snapshot; the detail page loads it.
+        return super().get_queryset(request).defer("data")
 
     @admin.display(description="data")
     def data_as_json(self, obj) -> str:

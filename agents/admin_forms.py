@@ -97,6 +97,9 @@ class ServiceModelForm(forms.ModelForm):
 
 
 class PasswordPairForm(forms.Form):
+    """A new password typed twice. List it before ServiceModelForm in a ModelForm's bases:
+    BaseModelForm.clean() does not call super().clean()."""
+
     password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
     password2 = forms.CharField(
         label="Password (again)",
@@ -180,7 +183,11 @@ class AgentChangeForm(ServiceModelForm):
 
 class AddressInlineForm(ServiceModelForm):
     position = forms.IntegerField(
-        label="Order", required=False, min_value=0, help_text="Ring order; blank rows go last."
+        label="Order",
+        required=False,
+        min_value=0,
+        help_text="Ring order; blank rows go last.",
+        widget=forms.NumberInput(attrs={"class": "vIntegerField"}),
     )
 
     class Meta:

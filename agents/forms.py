@@ -308,6 +308,9 @@ class CsvImportForm(forms.Form):
                 raise forms.ValidationError("The file is not UTF-8 text; save it as 'CSV UTF-8'.") from None
         if not data.get("content"):
             raise forms.ValidationError("Choose a CSV file to import.")
+        # Browsers post text fields with CRLF line breaks: make the previewed text and the
+        # applied text the same, whichever way it came.
+        data["content"] = data["content"].replace("\r\n", "\n")
         return data
 
 
@@ -351,7 +354,7 @@ class AddressEditor:
     row they came from, even when blank rows before it were left out.
     """
 
-    type_choices = AddressType.choices
+    type_choices = AddressType.values
 
     def __init__(self, rows: list[AddressRow]):
         self.rows = rows

@@ -91,6 +91,9 @@ class AgentQuerySet(models.QuerySet):
 class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):
     def get_by_natural_key(self, username):
         # Sign-in takes no customer, so a username names one live agent across all customers.
+        if isinstance(username, str) and "\x00" in username:
+            # No username holds NUL, and PostgreSQL would refuse the query.
+            raise self.model.DoesNotExist
         return self.live().get(username__iexact=username)
 
 

@@ -53,6 +53,9 @@ def agent_list(
     """Live agents of one customer, newest first, ready to represent; the list filters of
     contract section 6 (an agent matches `tag_ids` if it has any of them)."""
     agents = Agent.objects.live().for_customer(customer_id)
+    if any("\x00" in value for value in (status, username, q) if value):
+        # No stored text holds NUL, and PostgreSQL would refuse the query.
+        agents = agents.none()
     if status:
         agents = agents.filter(status=status)
     if tag_ids:

@@ -135,6 +135,10 @@ def clean_text(field: str, value: object, *, max_length: int, required: bool = F
     if len(value) > max_length:
         message = f"must be at most {max_length} characters"
         raise InvalidArgument(reason, f"{field} {message}.", [FieldError(field, message)])
+    if "\x00" in value:
+        # PostgreSQL cannot store it in text: refuse it here rather than fail in the database.
+        message = "must not contain NUL characters"
+        raise InvalidArgument(reason, f"{field} {message}.", [FieldError(field, message)])
     return value
 
 

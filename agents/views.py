@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
 from agents import csv_io, permissions, selectors, services
@@ -46,8 +48,12 @@ from agents.forms import (
     permission_to_roles,
 )
 from agents.models import Agent, AgentStatus
+from agents.templatetags.console import format_duration
 from tags.selectors import tag_list, tag_list_with_agent_counts
+from voipbin_admin.api.throttling import LoginThrottled, check_login_allowed, record_login_failure
 from voipbin_admin.errors import DomainError, InvalidArgument, NotFound
+
+_URL_PLACEHOLDER = UUID(int=0)
 
 #: The order statuses are shown in: who can take a call first.
 STATUS_ORDER = [
@@ -141,9 +147,30 @@ def _error_text(error: DomainError) -> str:
 
 
 class SignInView(auth_views.LoginView):
+    """Sign in with an agent's username and password.
+
+    Failed attempts count against the same per-username and per-address limit as the API's
+    `POST /auth/login`, so the console is no way around it.
+    """
+
     template_name = "registration/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        try:
+            check_login_allowed(request, request.POST.get("username", ""))
+        except LoginThrottled as error:
+            form = self.get_form()
+            form.add_error(None, error.message)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(error.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        record_login_failure(self.request, self.request.POST.get("username", ""))
+        return super().form_invalid(form)
 
 
 class SignOutView(auth_views.LogoutView):
@@ -160,26 +187,50 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- live status board ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BoardTile:
+    """What one agent's tile shows, worked out once so the board's template stays cheap."""
+
+    url: str
+    label: str
+    username: str
+    status: str
+    since_ms: int
+    since_text: str
+    tags: str
+
+
 def _board_context(request: HttpRequest) -> dict:
     customer_id = _customer_id(request)
     tags = list(tag_list_with_agent_counts(customer_id=customer_id))
     form = BoardFilterForm(request.GET, tags=tags)
     filters = form.filters()
     tag_names = {tag.id: tag.name for tag in tags}
-    agents = list(selectors.agent_board(customer_id=customer_id, **filters))
-    groups = {status: [] for status in STATUS_ORDER}
-    for agent in agents:
-        agent.tag_names = [
-            tag_names[link.tag_id] for link in agent.tag_links.all() if link.tag_id in tag_names
-        ]
-        groups[agent.status].append(agent)
+    now = timezone.now()
+    # One reverse() for the whole board rather than one per tile.
+    url_pattern = reverse("console:agent_detail", args=[_URL_PLACEHOLDER])
+    groups: dict[str, list[BoardTile]] = {status: [] for status in STATUS_ORDER}
+    shown = 0
+    for agent in selectors.agent_board(customer_id=customer_id, **filters):
+        shown += 1
+        groups[agent.status].append(
+            BoardTile(
+                url=url_pattern.replace(str(_URL_PLACEHOLDER), str(agent.id)),
+                label=agent.name or agent.username,
+                username=agent.username,
+                status=agent.status,
+                since_ms=int(agent.tm_status.timestamp() * 1000),
+                since_text=format_duration(now - agent.tm_status),
+                tags=" · ".join(tag_names[t.tag_id] for t in agent.tag_links.all() if t.tag_id in tag_names),
+            )
+        )
     counts = selectors.agent_status_counts(customer_id=customer_id)
     return {
         "form": form,
         "filtered": any(filters.values()),
-        "now": timezone.now(),
+        "now": now,
         "groups": [(status, groups[status]) for status in STATUS_ORDER if groups[status]],
-        "shown": len(agents),
+        "shown": shown,
         "total": sum(counts.values()),
         "counts": [(status, counts[status]) for status in STATUS_ORDER],
         "tags": tags,
@@ -205,6 +256,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @supervisor_required
 @require_GET
+@gzip_page
 def board_live(request: HttpRequest) -> HttpResponse:
     """The board's live part, polled every second; 204 (nothing to swap) when nothing changed.
 
@@ -647,7 +699,7 @@ def agent_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="agents-{stamp}.csv"'
-    csv_io.write_agents_csv(response, agents.iterator(chunk_size=500), {tag.id: tag.name for tag in tags})
+    csv_io.write_agents_csv(response, agents, {tag.id: tag.name for tag in tags})
     return response
 
 

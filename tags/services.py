@@ -74,7 +74,10 @@ def tag_delete(*, actor: Actor, tag: Tag) -> Tag:
     permissions.require_supervisor_of(actor, tag.customer_id)
     _lock_live_tag(tag)
     now = timezone.now()
-    affected_ids = list(AgentTag.objects.filter(tag=tag).values_list("agent_id", flat=True))
+    # Deleted agents keep their record as it was; only live agents change and get an event.
+    affected_ids = list(
+        AgentTag.objects.filter(tag=tag, agent__tm_delete__isnull=True).values_list("agent_id", flat=True)
+    )
     AgentTag.objects.filter(tag=tag).delete()
     tag.tm_delete = now
     tag.tm_update = now

@@ -27,12 +27,26 @@ class TimestampField(serializers.CharField):
     pass
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^([0-9a-f]{12})?$",
+        "description": "12 lowercase hex characters; the agent is reachable at "
+        "`sip:direct.<direct_hash>@<SIP domain>`. Empty once the agent is deleted.",
+    }
+)
+class DirectHashField(serializers.CharField):
+    pass
+
+
 # --- responses ----------------------------------------------------------------------------------
 
 
 class AddressSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=AddressType.choices)
-    target = serializers.CharField(help_text="Canonical: E.164 for tel, digits for extension, user@domain for sip.")
+    target = serializers.CharField(
+        help_text="Canonical: E.164 for tel, digits for extension, user@domain for sip."
+    )
     target_name = serializers.CharField(allow_blank=True)
     name = serializers.CharField(allow_blank=True)
     detail = serializers.CharField(allow_blank=True)
@@ -51,11 +65,7 @@ class AgentSerializer(serializers.Serializer):
     )
     tag_ids = serializers.ListField(child=serializers.UUIDField())
     addresses = AddressSerializer(many=True, help_text="In ring order.")
-    direct_hash = serializers.RegexField(
-        r"^([0-9a-f]{12})?$",
-        allow_blank=True,
-        help_text="The agent is reachable at `sip:direct.<direct_hash>@<SIP domain>`; empty once deleted.",
-    )
+    direct_hash = DirectHashField()
     tm_create = TimestampField()
     tm_update = TimestampField()
     tm_delete = TimestampField()
@@ -107,7 +117,9 @@ class AddressInputSerializer(serializers.Serializer):
 
 
 def _name_field():
-    return serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=NAME_MAX_LENGTH)
+    return serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=NAME_MAX_LENGTH
+    )
 
 
 def _detail_field():

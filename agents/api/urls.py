@@ -11,7 +11,9 @@ urlpatterns = [
     path("agents/<str:agent_id>/status", views.AgentStatusView.as_view(), name="api-agent-status"),
     path("agents/<str:agent_id>/addresses", views.AgentAddressesView.as_view(), name="api-agent-addresses"),
     path("agents/<str:agent_id>/tag_ids", views.AgentTagIdsView.as_view(), name="api-agent-tag-ids"),
-    path("agents/<str:agent_id>/permission", views.AgentPermissionView.as_view(), name="api-agent-permission"),
+    path(
+        "agents/<str:agent_id>/permission", views.AgentPermissionView.as_view(), name="api-agent-permission"
+    ),
     path("agents/<str:agent_id>/password", views.AgentPasswordView.as_view(), name="api-agent-password"),
     path(
         "agents/<str:agent_id>/direct-hash-regenerate",

@@ -324,7 +324,9 @@ class AgentAddressesView(ApiView):
     def put(self, request, agent_id):
         agent = managed_agent(self.actor, agent_id)
         body = json_body(request)
-        agent = services.agent_replace_addresses(actor=self.actor, agent=agent, addresses=body.get("addresses"))
+        agent = services.agent_replace_addresses(
+            actor=self.actor, agent=agent, addresses=body.get("addresses")
+        )
         return Response(agent_representation(agent))
 
 
@@ -358,7 +360,9 @@ class AgentPermissionView(ApiView):
     def put(self, request, agent_id):
         agent = managed_agent(self.actor, agent_id)
         body = json_body(request)
-        agent = services.agent_set_permission(actor=self.actor, agent=agent, permission=body.get("permission"))
+        agent = services.agent_set_permission(
+            actor=self.actor, agent=agent, permission=body.get("permission")
+        )
         return Response(agent_representation(agent))
 
 
@@ -454,7 +458,9 @@ class OwnAddressesView(ApiView):
     def put(self, request):
         agent = own_agent(self.actor)
         body = json_body(request)
-        agent = services.agent_replace_addresses(actor=self.actor, agent=agent, addresses=body.get("addresses"))
+        agent = services.agent_replace_addresses(
+            actor=self.actor, agent=agent, addresses=body.get("addresses")
+        )
         return Response(agent_representation(agent))
 
 

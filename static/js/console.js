@@ -117,11 +117,13 @@
     });
   }
 
+  if (document.querySelector("[data-since]")) {
+    syncClock(document);
+    setInterval(tickClocks, 1000);
+  }
+
   const board = document.querySelector("[data-board-poll]");
   if (board) {
-    syncClock(board);
-    setInterval(tickClocks, 1000);
-
     // Each poll says which version it shows; the server answers 204 when nothing changed.
     document.body.addEventListener("htmx:configRequest", (event) => {
       if (event.detail.elt !== board) return;

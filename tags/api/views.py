@@ -57,7 +57,10 @@ class TagCollectionView(ApiView):
         permissions.require_supervisor_of(self.actor, self.actor.customer_id)
         body = json_body(request)
         tag = services.tag_create(
-            actor=self.actor, customer_id=self.actor.customer_id, name=body.get("name"), **provided(body, "detail")
+            actor=self.actor,
+            customer_id=self.actor.customer_id,
+            name=body.get("name"),
+            **provided(body, "detail"),
         )
         return Response(tag_representation(tag))
 

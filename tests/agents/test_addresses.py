@@ -357,3 +357,10 @@ def test_a_plain_agent_may_not_replace_anothers_addresses(agent_a, other_agent_a
 def test_another_customers_admin_may_not_replace_addresses(admin_b, agent_a, unchanged_database):
     with unchanged_database(), pytest.raises(PermissionDenied):
         agent_replace_addresses(actor=admin_b, agent=agent_a, addresses=[ext("7")])
+
+
+def test_a_nul_character_in_an_optional_field_is_refused(admin_a, agent_a, unchanged_database):
+    with unchanged_database(), pytest.raises(InvalidArgument) as excinfo:
+        agent_replace_addresses(actor=admin_a, agent=agent_a, addresses=[{**ext("101"), "name": "desk\x00"}])
+
+    assert [detail.field for detail in excinfo.value.details] == ["addresses[0].name"]

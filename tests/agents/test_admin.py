@@ -29,7 +29,12 @@ from agents.models import (
     Permission,
 )
 from tags.models import Tag
+from tags.services import tag_delete
 from tests.factories import PASSWORD, make_agent, make_customer_admin, make_tag
+from voipbin_admin.errors import InvalidArgument, PermissionDenied
+
+# whitenoise warns that `collectstatic` has not been run; the tests serve static files without it.
+pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -91,14 +96,18 @@ def query_count(client, url: str) -> int:
     return len(queries)
 
 
-@pytest.fixture(autouse=True)
-def _test_server(settings):
+def use_test_server(settings) -> None:
     """Plain HTTP (production redirects it to HTTPS) and static files without `collectstatic`."""
     settings.SECURE_SSL_REDIRECT = False
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _test_server(settings):
+    use_test_server(settings)
 
 
 @pytest.fixture
@@ -176,7 +185,9 @@ def test_every_registered_model_is_covered_by_these_tests():
 
 @pytest.fixture
 def some_of_everything(customer_a, agent_a, tag_a, access_key_a, super_admin):
-    services.agent_replace_addresses(actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "101"}])
+    services.agent_replace_addresses(
+        actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "101"}]
+    )
     services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag_a.id])
     services.agent_set_status(actor=super_admin, agent=agent_a, status="away", reason="lunch")
     return {
@@ -325,7 +336,9 @@ def test_adding_an_agent_against_a_rule_shows_the_error_and_changes_nothing(
     assert field in form_errors(response)
 
 
-def test_adding_an_agent_with_another_customers_tag_is_refused(operator, customer_a, admin_b, unchanged_database):
+def test_adding_an_agent_with_another_customers_tag_is_refused(
+    operator, customer_a, admin_b, unchanged_database
+):
     tag_b = make_tag(admin_b.customer_id, name="b-only")
 
     with unchanged_database():
@@ -348,7 +361,9 @@ def test_change_page_links_to_set_password_and_never_shows_the_hash(operator, ag
 
 
 def test_posting_the_change_page_unchanged_changes_nothing(operator, agent_a, unchanged_database):
-    services.agent_replace_addresses(actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "7"}])
+    services.agent_replace_addresses(
+        actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "7"}]
+    )
     page = operator.get(admin_url(Agent, "change", agent_a.pk))
 
     with unchanged_database():
@@ -380,7 +395,12 @@ def test_each_changed_field_goes_to_its_service(operator, agent_a, super_admin, 
     assert (change.from_status, change.to_status, change.reason) == ("offline", "away", "doctor")
     assert change.changed_by_agent == super_admin
     assert Counter(event_types(agent)[events_before:]) == Counter(
-        [AgentEventType.UPDATED, AgentEventType.STATUS_UPDATED, AgentEventType.UPDATED, AgentEventType.UPDATED]
+        [
+            AgentEventType.UPDATED,
+            AgentEventType.STATUS_UPDATED,
+            AgentEventType.UPDATED,
+            AgentEventType.UPDATED,
+        ]
     )
 
 
@@ -419,7 +439,9 @@ def test_addresses_inline_replaces_the_list_in_the_order_given(operator, agent_a
 def test_taking_another_agents_address_shows_the_error_and_changes_nothing(
     operator, agent_a, manager_a, unchanged_database
 ):
-    services.agent_replace_addresses(actor=None, agent=agent_a, addresses=[{"type": "tel", "target": "+15559876543"}])
+    services.agent_replace_addresses(
+        actor=None, agent=agent_a, addresses=[{"type": "tel", "target": "+15559876543"}]
+    )
     url = admin_url(Agent, "change", manager_a.pk)
     data = page_form_data(operator.get(url))
     data.update({"name": "Renamed too", "addresses-0-type": "tel", "addresses-0-target": "+1 555 987 6543"})
@@ -505,16 +527,27 @@ def test_set_password_against_the_policy_is_refused(operator, agent_a, settings,
 
 
 def test_operator_setting_their_own_password_stays_signed_in(operator, super_admin):
-    operator.post(admin_url(Agent, "password", super_admin.pk), {"password1": "mine-now", "password2": "mine-now"})
+    operator.post(
+        admin_url(Agent, "password", super_admin.pk), {"password1": "mine-now", "password2": "mine-now"}
+    )
 
     assert operator.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_headers_change_password_link_leads_to_the_service_backed_page(operator, super_admin):
+    response = operator.get(reverse("admin:password_change"))
+
+    assert response.status_code == 302
+    assert response.url == admin_url(Agent, "password", super_admin.pk)
 
 
 # --- deleting -------------------------------------------------------------------------------------------
 
 
 def test_delete_page_soft_deletes_through_agent_delete(operator, agent_a):
-    services.agent_replace_addresses(actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "55"}])
+    services.agent_replace_addresses(
+        actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "55"}]
+    )
     url = admin_url(Agent, "delete", agent_a.pk)
     confirmation = operator.get(url)
     assert confirmation.status_code == 200
@@ -558,7 +591,13 @@ def test_set_status_action_asks_for_status_and_reason_then_records_history(
 
     response = operator.post(
         url,
-        {"action": "set_status", "_selected_action": selected, "apply": "yes", "status": "busy", "reason": "meeting"},
+        {
+            "action": "set_status",
+            "_selected_action": selected,
+            "apply": "yes",
+            "status": "busy",
+            "reason": "meeting",
+        },
     )
 
     assert response.status_code == 302
@@ -656,8 +695,6 @@ def test_restoring_a_live_agent_is_refused(operator, agent_a, unchanged_database
 
 
 def test_customer_list_counts_live_agents_and_tags(operator, customer_a, agent_a, manager_a, tag_a, admin_b):
-    from tags.services import tag_delete
-
     services.agent_delete(actor=None, agent=manager_a)
     tag_delete(actor=None, tag=make_tag(customer_a.id, name="old"))
     response = operator.get(admin_url(Customer, "changelist"))
@@ -707,6 +744,17 @@ def test_renaming_a_customer_goes_through_customer_update(operator, customer_a):
     assert customer_a.tm_update is not None
 
 
+def test_customer_update_is_for_project_super_admins_only(admin_a, customer_a, unchanged_database):
+    with unchanged_database(), pytest.raises(PermissionDenied):
+        services.customer_update(actor=admin_a, customer=customer_a, name="Mine now")
+
+
+def test_customer_update_requires_a_name(super_admin, customer_a, unchanged_database):
+    with unchanged_database(), pytest.raises(InvalidArgument) as refused:
+        services.customer_update(actor=super_admin, customer=customer_a, name="")
+    assert refused.value.reason == "INVALID_NAME"
+
+
 def test_customers_cannot_be_deleted_from_the_admin(operator, customer_a):
     assert operator.get(admin_url(Customer, "delete", customer_a.pk)).status_code == 403
     assert operator.post(admin_url(Customer, "delete", customer_a.pk), {"post": "yes"}).status_code == 403
@@ -718,7 +766,8 @@ def test_customers_cannot_be_deleted_from_the_admin(operator, customer_a):
 
 def test_adding_an_access_key_shows_the_key_once(operator, customer_a):
     response = operator.post(
-        admin_url(AccessKey, "add"), {"customer": str(customer_a.pk), "name": "ci", "detail": "", "expire": ""}
+        admin_url(AccessKey, "add"),
+        {"customer": str(customer_a.pk), "name": "ci", "detail": "", "expire": ""},
     )
 
     assert response.status_code == 302
@@ -772,7 +821,9 @@ def test_history_cannot_be_added_changed_or_deleted(operator, some_of_everything
 
 
 def test_history_lists_filter_by_customer(operator, some_of_everything, admin_b, customer_a):
-    changes = operator.get(admin_url(AgentStatusChange, "changelist"), {"agent__customer__id__exact": admin_b.customer_id})
+    changes = operator.get(
+        admin_url(AgentStatusChange, "changelist"), {"agent__customer__id__exact": admin_b.customer_id}
+    )
     events = operator.get(admin_url(AgentEvent, "changelist"), {"customer__id__exact": customer_a.id})
 
     assert {change.agent.username for change in changes.context["cl"].result_list} == {"bob-admin"}

@@ -134,3 +134,8 @@ def test_seed_demo_loads_demo_data_and_is_safe_to_run_twice(db, unchanged_databa
 
     assert "already loaded" in second
     assert "acme-admin" in second
+
+
+def test_make_super_admin_refuses_a_username_with_a_nul_character(admin_a, unchanged_database):
+    with unchanged_database(), pytest.raises(CommandError):
+        run("make_super_admin", "alice-admin\x00")

@@ -43,7 +43,8 @@ def test_an_agent_signs_in_with_its_username_in_any_case(agent_a, username):
 
 
 @pytest.mark.parametrize(
-    ("username", "password"), [("pat-agent", "wrong"), ("nobody", PASSWORD), ("", PASSWORD)]
+    ("username", "password"),
+    [("pat-agent", "wrong"), ("nobody", PASSWORD), ("", PASSWORD), ("pat-agent\x00", PASSWORD)],
 )
 def test_a_wrong_username_or_password_does_not_sign_in(agent_a, username, password):
     assert authenticate(username=username, password=password) is None
@@ -101,7 +102,9 @@ def test_login_token_takes_the_username_in_any_case(agent_a):
     assert Agent.objects.get(pk=agent_a.pk).last_login is not None
 
 
-@pytest.mark.parametrize(("username", "password"), [("pat-agent", "wrong"), ("nobody", PASSWORD)])
+@pytest.mark.parametrize(
+    ("username", "password"), [("pat-agent", "wrong"), ("nobody", PASSWORD), ("pat\x00agent", PASSWORD)]
+)
 def test_login_token_gives_the_same_answer_for_unknown_user_and_wrong_password(
     agent_a, unchanged_database, username, password
 ):

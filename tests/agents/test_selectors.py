@@ -155,6 +155,11 @@ def test_list_q_matches_name_username_and_detail_in_any_case(admin_a, agent_a, m
     assert usernames(agent_list(customer_id=admin_a.customer_id, q="nobody")) == []
 
 
+@pytest.mark.parametrize("field", ["status", "username", "q"])
+def test_list_filters_holding_a_nul_character_match_nothing(admin_a, field):
+    assert list(agent_list(customer_id=admin_a.customer_id, **{field: "alice\x00"})) == []
+
+
 def test_list_and_its_representation_take_a_constant_number_of_queries(
     admin_a, django_assert_max_num_queries
 ):

@@ -1074,3 +1074,34 @@ def test_restore_refuses_a_taken_username_a_live_agent_and_non_operators(
     with unchanged_database(), pytest.raises(AlreadyExists) as excinfo:
         agent_restore(actor=super_admin, agent=agent_a)
     assert excinfo.value.reason == "AGENT_ALREADY_EXISTS"
+
+
+# --- text PostgreSQL cannot store -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda admin: agent_create(
+                actor=admin, customer_id=admin.customer_id, username="n", password="x", name="a\x00b"
+            ),
+            "INVALID_NAME",
+        ),
+        (lambda admin: agent_update(actor=admin, agent=admin, detail="\x00"), "INVALID_DETAIL"),
+        (
+            lambda admin: agent_set_status(actor=admin, agent=admin, status="busy", reason="\x00"),
+            "INVALID_REASON",
+        ),
+        (
+            lambda admin: access_key_create(actor=admin, customer_id=admin.customer_id, name="k\x00"),
+            "INVALID_NAME",
+        ),
+    ],
+    ids=["agent name", "agent detail", "status reason", "access key name"],
+)
+def test_a_nul_character_is_refused_not_a_database_error(admin_a, unchanged_database, change, reason):
+    with unchanged_database(), pytest.raises(InvalidArgument) as excinfo:
+        change(admin_a)
+
+    assert excinfo.value.reason == reason

@@ -11,6 +11,7 @@ import io
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,13 +22,14 @@ from agents.models import AccessKey, Address, Agent, AgentStatus, AgentStatusCha
 from tags.models import AgentTag
 from tests.factories import PASSWORD, make_agent, make_tag
 
-
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
 
 
 @pytest.fixture(autouse=True)
 def _console_settings(settings):
-    # Plain http in tests, and static URLs without a collectstatic manifest.
+    # Plain http in tests, static URLs without a collectstatic manifest, no failed logins
+    # counted by earlier tests.
+    cache.clear()
     settings.SECURE_SSL_REDIRECT = False
     settings.STORAGES = {
         **settings.STORAGES,
@@ -47,7 +49,9 @@ def signed_in(client):
 @pytest.fixture
 def pat(agent_a):
     """A plain agent of customer A with an address and some history."""
-    services.agent_replace_addresses(actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "2001"}])
+    services.agent_replace_addresses(
+        actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "2001"}]
+    )
     return agent_a
 
 
@@ -67,6 +71,17 @@ def test_sign_in_with_username_and_password_opens_the_board(client, manager_a):
 def test_wrong_password_is_refused(client, manager_a):
     response = client.post(url("login"), {"username": "mike-manager", "password": "nope"})
     assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_repeated_failures_are_throttled_like_the_api(client, manager_a, settings):
+    settings.LOGIN_THROTTLE_RATE = "2/min"
+    for _ in range(2):
+        assert client.post(url("login"), {"username": "mike-manager", "password": "nope"}).status_code == 200
+    response = client.post(url("login"), {"username": "mike-manager", "password": PASSWORD})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert "Too many failed logins" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
@@ -175,7 +190,9 @@ def test_other_customers_supervisor_sees_nothing_of_a(
 
 def test_bulk_action_on_another_customers_agent_reports_it_missing(signed_in, admin_b, manager_a):
     client = signed_in(admin_b)
-    client.post(url("agent_bulk"), {"action": "set_status", "status": "busy", "agent_ids": [str(manager_a.id)]})
+    client.post(
+        url("agent_bulk"), {"action": "set_status", "status": "busy", "agent_ids": [str(manager_a.id)]}
+    )
     result = client.get(url("agent_bulk_result"))
     assert "AGENT_NOT_FOUND" in result.content.decode()
     manager_a.refresh_from_db()
@@ -209,11 +226,20 @@ def test_names_with_markup_are_escaped_everywhere(signed_in, admin_a):
     make_tag(admin_a.customer_id, name="<b>bold</b>")
     services.agent_replace_tags(actor=None, agent=evil, tag_ids=[t.id for t in evil.customer.tags.all()])
     client = signed_in(admin_a)
-    for page in (url("board"), url("board_live"), url("agent_list"), url("agent_detail", evil.id), url("tag_list")):
+    for page in (
+        url("board"),
+        url("board_live"),
+        url("agent_list"),
+        url("agent_detail", evil.id),
+        url("tag_list"),
+    ):
         body = client.get(page).content.decode()
         assert "<script>alert" not in body, page
         assert "<b>bold</b>" not in body, page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in client.get(url("agent_detail", evil.id)).content.decode()
+    assert (
+        "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"
+        in client.get(url("agent_detail", evil.id)).content.decode()
+    )
 
 
 # --- live board ---------------------------------------------------------------------------------
@@ -303,7 +329,9 @@ def _bulk_agents(customer_id, count, prefix="bulk"):
     tags = [make_tag(customer_id, name=f"{prefix}-tag-{i}") for i in range(3)]
     AgentTag.objects.bulk_create(AgentTag(agent=agent, tag=tags[i % 3]) for i, agent in enumerate(agents))
     Address.objects.bulk_create(
-        Address(customer_id=customer_id, agent=agent, position=0, type="extension", target=f"{len(prefix)}{i:05d}")
+        Address(
+            customer_id=customer_id, agent=agent, position=0, type="extension", target=f"{len(prefix)}{i:05d}"
+        )
         for i, agent in enumerate(agents)
     )
 
@@ -351,7 +379,9 @@ def test_agents_list_filters_sorts_and_paginates(signed_in, admin_a, manager_a, 
     assert _listed(client, {"sort": "username"}) == ["alice-admin", "mike-manager", "pat-agent"]
     assert _listed(client, {"sort": "-username"}) == ["pat-agent", "mike-manager", "alice-admin"]
     assert _listed(client, {"sort": "drop table"}) == ["pat-agent", "mike-manager", "alice-admin"]
-    assert _listed(client, {"sort": "username", "per_page": "25", "page": "2"}) == _listed(client, {"sort": "username"})
+    assert _listed(client, {"sort": "username", "per_page": "25", "page": "2"}) == _listed(
+        client, {"sort": "username"}
+    )
     make_agent(admin_a.customer_id, username="zed", permission=0)
     assert _listed(client, {"permission": "0"}) == ["zed"]
 
@@ -373,7 +403,12 @@ def test_bulk_set_status_reports_each_agent(signed_in, admin_a, manager_a, agent
     client = signed_in(admin_a)
     response = client.post(
         url("agent_bulk"),
-        {"action": "set_status", "status": "available", "reason": "shift start", "agent_ids": [manager_a.id, agent_a.id]},
+        {
+            "action": "set_status",
+            "status": "available",
+            "reason": "shift start",
+            "agent_ids": [manager_a.id, agent_a.id],
+        },
     )
     assert response.url == url("agent_bulk_result")
     body = client.get(response.url).content.decode()
@@ -385,8 +420,13 @@ def test_bulk_set_status_reports_each_agent(signed_in, admin_a, manager_a, agent
 def test_bulk_tag_add_and_remove(signed_in, admin_a, manager_a, agent_a):
     tag = make_tag(admin_a.customer_id, name="sales")
     client = signed_in(admin_a)
-    client.post(url("agent_bulk"), {"action": "add_tag", "tag": str(tag.id), "agent_ids": [manager_a.id, agent_a.id]})
-    assert set(AgentTag.objects.filter(tag=tag).values_list("agent__username", flat=True)) == {"mike-manager", "pat-agent"}
+    client.post(
+        url("agent_bulk"), {"action": "add_tag", "tag": str(tag.id), "agent_ids": [manager_a.id, agent_a.id]}
+    )
+    assert set(AgentTag.objects.filter(tag=tag).values_list("agent__username", flat=True)) == {
+        "mike-manager",
+        "pat-agent",
+    }
     client.post(url("agent_bulk"), {"action": "remove_tag", "tag": str(tag.id), "agent_ids": [agent_a.id]})
     assert set(AgentTag.objects.filter(tag=tag).values_list("agent__username", flat=True)) == {"mike-manager"}
 
@@ -442,10 +482,15 @@ def test_create_agent(signed_in, admin_a):
 def test_create_agent_errors_go_next_to_their_field(signed_in, manager_a, unchanged_database):
     client = signed_in(manager_a)
     with unchanged_database():
-        taken = client.post(url("agent_create"), {"username": "ALICE-admin", "password": "pw", "ring_method": "ringall"})
-        spaced = client.post(url("agent_create"), {"username": "two words", "password": "pw", "ring_method": "ringall"})
+        taken = client.post(
+            url("agent_create"), {"username": "ALICE-admin", "password": "pw", "ring_method": "ringall"}
+        )
+        spaced = client.post(
+            url("agent_create"), {"username": "two words", "password": "pw", "ring_method": "ringall"}
+        )
         admin = client.post(
-            url("agent_create"), {"username": "boss", "password": "pw", "ring_method": "ringall", "roles": ["32"]}
+            url("agent_create"),
+            {"username": "boss", "password": "pw", "ring_method": "ringall", "roles": ["32"]},
         )
     assert taken.status_code == 400
     assert "already exists" in taken.context["form"].errors["username"][0]
@@ -469,15 +514,18 @@ def test_agent_page_shows_profile_history_and_direct_uri(signed_in, admin_a, pat
 
 def test_profile_update(signed_in, manager_a, agent_a):
     client = signed_in(manager_a)
-    response = client.post(url("agent_profile", agent_a.id), {"name": "Pat", "detail": "day", "ring_method": "linear"})
+    response = client.post(
+        url("agent_profile", agent_a.id), {"name": "Pat", "detail": "day", "ring_method": "linear"}
+    )
     assert response.status_code == 302
     agent_a.refresh_from_db()
     assert (agent_a.name, agent_a.detail, agent_a.ring_method) == ("Pat", "day", "linear")
 
 
 def test_profile_too_long_name_is_a_field_error(signed_in, manager_a, agent_a, unchanged_database):
+    client = signed_in(manager_a)
     with unchanged_database():
-        response = signed_in(manager_a).post(
+        response = client.post(
             url("agent_profile", agent_a.id), {"name": "x" * 256, "detail": "", "ring_method": "ringall"}
         )
     assert response.status_code == 400
@@ -498,8 +546,9 @@ def test_status_change_with_reason_is_recorded(signed_in, manager_a, agent_a):
 
 
 def test_status_reason_too_long_is_refused(signed_in, manager_a, agent_a, unchanged_database):
+    client = signed_in(manager_a)
     with unchanged_database():
-        response = signed_in(manager_a).post(url("agent_status", agent_a.id), {"status": "busy", "reason": "r" * 300})
+        response = client.post(url("agent_status", agent_a.id), {"status": "busy", "reason": "r" * 300})
     assert response.status_code == 400
     assert "at most 255" in response.context["status_form"].errors["reason"][0]
 
@@ -523,7 +572,9 @@ def test_addresses_save_all_in_order(signed_in, manager_a, pat):
     ]
 
 
-def test_invalid_address_is_shown_on_its_row_and_nothing_is_saved(signed_in, manager_a, pat, unchanged_database):
+def test_invalid_address_is_shown_on_its_row_and_nothing_is_saved(
+    signed_in, manager_a, pat, unchanged_database
+):
     client = signed_in(manager_a)
     with unchanged_database():
         response = client.post(
@@ -549,12 +600,20 @@ def test_invalid_address_is_shown_on_its_row_and_nothing_is_saved(signed_in, man
     assert "Nothing was saved" in body
 
 
-def test_address_of_another_agent_is_refused_on_its_row(signed_in, manager_a, pat, admin_a, unchanged_database):
+def test_address_of_another_agent_is_refused_on_its_row(
+    signed_in, manager_a, pat, admin_a, unchanged_database
+):
     client = signed_in(manager_a)
     with unchanged_database():
         response = client.post(
             url("agent_addresses", admin_a.id),
-            {"type": ["tel", "extension"], "target": ["+15550001111", "2001"], "target_name": ["", ""], "name": ["", ""], "detail": ["", ""]},
+            {
+                "type": ["tel", "extension"],
+                "target": ["+15550001111", "2001"],
+                "target_name": ["", ""],
+                "name": ["", ""],
+                "detail": ["", ""],
+            },
         )
     assert response.status_code == 400
     rows = response.context["addresses"].rows
@@ -564,10 +623,20 @@ def test_address_of_another_agent_is_refused_on_its_row(signed_in, manager_a, pa
 
 def test_address_check_uses_the_contract_rule(signed_in, agent_a):
     client = signed_in(agent_a)
-    assert "Will be saved as +15559876543" in client.post(url("address_check"), {"type": "tel", "target": "+1 555 987 6543"}).content.decode()
-    assert "E.164" in client.post(url("address_check"), {"type": "tel", "target": "5559876543"}).content.decode()
-    assert "digits" in client.post(url("address_check"), {"type": "extension", "target": "12a"}).content.decode()
-    assert "Looks right" in client.post(url("address_check"), {"type": "sip", "target": "a@b.example"}).content.decode()
+    assert (
+        "Will be saved as +15559876543"
+        in client.post(url("address_check"), {"type": "tel", "target": "+1 555 987 6543"}).content.decode()
+    )
+    assert (
+        "E.164" in client.post(url("address_check"), {"type": "tel", "target": "5559876543"}).content.decode()
+    )
+    assert (
+        "digits" in client.post(url("address_check"), {"type": "extension", "target": "12a"}).content.decode()
+    )
+    assert (
+        "Looks right"
+        in client.post(url("address_check"), {"type": "sip", "target": "a@b.example"}).content.decode()
+    )
 
 
 def test_tags_permission_and_password(signed_in, admin_a, agent_a):
@@ -583,8 +652,9 @@ def test_tags_permission_and_password(signed_in, admin_a, agent_a):
 
 
 def test_last_admin_cannot_drop_its_admin_bit(signed_in, admin_a, unchanged_database):
+    client = signed_in(admin_a)
     with unchanged_database():
-        response = signed_in(admin_a).post(url("agent_permission", admin_a.id), {"roles": ["64"]})
+        response = client.post(url("agent_permission", admin_a.id), {"roles": ["64"]})
     assert response.status_code == 400
     assert "at least one admin" in response.context["permission_form"].non_field_errors()[0]
 
@@ -596,8 +666,9 @@ def test_admin_keeps_a_super_admin_bit_it_cannot_see(signed_in, admin_a, super_a
 
 
 def test_password_mismatch_changes_nothing(signed_in, admin_a, agent_a, unchanged_database):
+    client = signed_in(admin_a)
     with unchanged_database():
-        response = signed_in(admin_a).post(url("agent_password", agent_a.id), {"password": "a", "password_again": "b"})
+        response = client.post(url("agent_password", agent_a.id), {"password": "a", "password_again": "b"})
     assert response.status_code == 400
 
 
@@ -638,7 +709,13 @@ def test_plain_agent_sets_its_own_status_and_addresses(signed_in, pat):
     client.post(url("me_status"), {"status": "available", "reason": "ready"})
     client.post(
         url("me_addresses"),
-        {"type": ["extension", "tel"], "target": ["2001", "+4930123456"], "target_name": ["", ""], "name": ["", ""], "detail": ["", ""]},
+        {
+            "type": ["extension", "tel"],
+            "target": ["2001", "+4930123456"],
+            "target_name": ["", ""],
+            "name": ["", ""],
+            "detail": ["", ""],
+        },
     )
     pat.refresh_from_db()
     assert pat.status == "available"
@@ -646,9 +723,11 @@ def test_plain_agent_sets_its_own_status_and_addresses(signed_in, pat):
 
 
 def test_plain_agent_own_page_shows_errors_inline(signed_in, pat, unchanged_database):
+    client = signed_in(pat)
     with unchanged_database():
-        response = signed_in(pat).post(
-            url("me_addresses"), {"type": ["tel"], "target": ["nope"], "target_name": [""], "name": [""], "detail": [""]}
+        response = client.post(
+            url("me_addresses"),
+            {"type": ["tel"], "target": ["nope"], "target_name": [""], "name": [""], "detail": [""]},
         )
     assert response.status_code == 400
     assert response.context["addresses"].rows[0].errors
@@ -669,12 +748,23 @@ def test_export_has_the_columns_and_follows_the_filters(signed_in, admin_a, pat)
     response = client.get(url("agent_export"), {"sort": "username"})
     assert response["Content-Type"].startswith("text/csv")
     rows = _csv_rows(response)
-    assert list(rows[0]) == ["username", "name", "detail", "ring_method", "status", "permission", "tags", "addresses"]
+    assert list(rows[0]) == [
+        "username",
+        "name",
+        "detail",
+        "ring_method",
+        "status",
+        "permission",
+        "tags",
+        "addresses",
+    ]
     assert [row["username"] for row in rows] == ["alice-admin", "pat-agent"]
     assert rows[1]["tags"] == "billing"
     assert rows[1]["addresses"] == "extension:2001"
     assert rows[1]["name"] == "'=HYPERLINK(1)"  # not a formula in a spreadsheet
-    assert [row["username"] for row in _csv_rows(client.get(url("agent_export"), {"tag": str(tag.id)}))] == ["pat-agent"]
+    assert [row["username"] for row in _csv_rows(client.get(url("agent_export"), {"tag": str(tag.id)}))] == [
+        "pat-agent"
+    ]
 
 
 def _import(client, text, step="preview"):
@@ -692,7 +782,7 @@ def test_import_preview_changes_nothing_and_apply_does_it_all(signed_in, admin_a
         "username,name,status,tags,addresses,password\n"
         "pat-agent,Pat Renamed,available,billing,extension:2001;tel:+15559876543,\n"
         "newbie,New Person,,,sip:newbie@sip.example.com,pw\n"
-        "alice-admin,,,,,\n"
+        "alice-admin,Customer A admin,,,,\n"
     )
     with unchanged_database():
         preview = _import(client, text)
@@ -747,7 +837,10 @@ def test_import_rejects_unknown_columns_and_bad_files(signed_in, admin_a, unchan
         assert "no rows" in _import(client, "username\n").content.decode()
         upload = io.BytesIO(b"\xff\xfe\x00bad")
         upload.name = "agents.csv"
-        assert "not UTF-8" in client.post(url("agent_import"), {"step": "preview", "file": upload}).content.decode()
+        assert (
+            "not UTF-8"
+            in client.post(url("agent_import"), {"step": "preview", "file": upload}).content.decode()
+        )
         assert client.post(url("agent_import"), {"step": "preview"}).status_code == 400
 
 
@@ -756,14 +849,21 @@ def test_csv_round_trip_changes_nothing(signed_in, admin_a, pat, manager_a):
     services.agent_replace_tags(actor=None, agent=manager_a, tag_ids=[tag.id])
     services.agent_update(actor=None, agent=manager_a, name="-dash name")
     services.agent_replace_addresses(
-        actor=None, agent=manager_a, addresses=[{"type": "tel", "target": "+15551112222", "name": "kept name"}]
+        actor=None,
+        agent=manager_a,
+        addresses=[{"type": "tel", "target": "+15551112222", "name": "kept name"}],
     )
     client = signed_in(admin_a)
     exported = client.get(url("agent_export")).content.decode()
     preview = _import(client, exported)
-    assert [r.action for r in preview.context["result"].rows if r.username != "mike-manager"] == ["unchanged"] * 2
+    assert [r.action for r in preview.context["result"].rows if r.username != "mike-manager"] == [
+        "unchanged"
+    ] * 2
     # A tag whose name holds the separator cannot be named in a cell; it is reported, not guessed.
-    assert any("no tag named 'a'" in e for e in next(r for r in preview.context["result"].rows if r.username == "mike-manager").errors)
+    assert any(
+        "no tag named 'a'" in e
+        for e in next(r for r in preview.context["result"].rows if r.username == "mike-manager").errors
+    )
 
 
 # --- access keys ------------------------------------------------------------------------------
@@ -771,11 +871,14 @@ def test_csv_round_trip_changes_nothing(signed_in, admin_a, pat, manager_a):
 
 def test_access_key_is_shown_once_then_only_its_prefix(signed_in, admin_a):
     client = signed_in(admin_a)
-    response = client.post(url("accesskey_list"), {"name": "crm", "detail": "", "expire_days": "30"}, follow=True)
+    response = client.post(
+        url("accesskey_list"), {"name": "crm", "detail": "", "expire_days": "30"}, follow=True
+    )
     key = AccessKey.objects.get(name="crm")
     body = response.content.decode()
-    token = body.split('data-new-key>', 1)[1].split("<", 1)[0]
-    assert token.startswith("vb_") and token[:11] == key.token_prefix
+    token = body.split("data-new-key>", 1)[1].split("<", 1)[0]
+    assert token.startswith("vb_")
+    assert token[:11] == key.token_prefix
     assert (key.tm_expire - key.tm_create).days == 30
     again = client.get(url("accesskey_list")).content.decode()
     assert token not in again
@@ -783,8 +886,9 @@ def test_access_key_is_shown_once_then_only_its_prefix(signed_in, admin_a):
 
 
 def test_access_key_lifetime_below_a_day_is_refused(signed_in, admin_a, unchanged_database):
+    client = signed_in(admin_a)
     with unchanged_database():
-        response = signed_in(admin_a).post(url("accesskey_list"), {"name": "x", "expire_days": "0"})
+        response = client.post(url("accesskey_list"), {"name": "x", "expire_days": "0"})
     assert response.status_code == 400
 
 
@@ -798,3 +902,16 @@ def test_revoke_access_key(signed_in, admin_a, admin_b, unchanged_database):
     client.post(url("accesskey_revoke", key.id))
     key.refresh_from_db()
     assert key.tm_delete is not None
+
+
+def test_import_applies_the_text_it_previewed_whatever_the_line_breaks(signed_in, admin_a, agent_a):
+    services.agent_update(actor=None, agent=agent_a, detail="line one\nline two")
+    client = signed_in(admin_a)
+    exported = client.get(url("agent_export")).content.decode()
+    as_a_browser_posts_it = exported.replace("\r\n", "\n").replace("\n", "\r\n")
+    preview = _import(client, as_a_browser_posts_it)
+    assert {r.action for r in preview.context["result"].rows} == {"unchanged"}
+    assert 'name="content" hidden aria-hidden="true">\n' in preview.content.decode()
+    assert _import(client, as_a_browser_posts_it, step="apply").status_code == 302
+    agent_a.refresh_from_db()
+    assert agent_a.detail == "line one\nline two"

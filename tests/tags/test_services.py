@@ -252,3 +252,10 @@ def test_tag_counts_count_live_agents_only(admin_a, agent_a, manager_a):
 
     assert (counted.agent_count, counted.available_count) == (2, 1)
     assert AgentTag.objects.filter(tag=tag).count() == 3
+
+
+def test_a_nul_character_in_a_tag_name_is_refused(admin_a, unchanged_database):
+    with unchanged_database(), pytest.raises(InvalidArgument) as excinfo:
+        tag_create(actor=admin_a, customer_id=admin_a.customer_id, name="night\x00shift")
+
+    assert excinfo.value.reason == "INVALID_NAME"

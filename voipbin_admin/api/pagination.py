@@ -48,9 +48,7 @@ def parse_page_size(raw: str | None) -> int:
     if raw is None or not raw.strip():
         return DEFAULT_PAGE_SIZE
     if not _INTEGER.match(raw) or int(raw) < 1:
-        raise InvalidArgument(
-            "INVALID_PAGE_SIZE", f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}."
-        )
+        raise InvalidArgument("INVALID_PAGE_SIZE", f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}.")
     return min(int(raw), MAX_PAGE_SIZE)
 
 
