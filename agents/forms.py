@@ -294,14 +294,15 @@ class CsvImportForm(forms.Form):
     file = forms.FileField(required=False, label="CSV file")
     content = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
 
-    MAX_BYTES = 2 * 1024 * 1024
+    # The text travels back with the apply step, within Django's request size limit (2.5 MB).
+    MAX_BYTES = 1024 * 1024
 
     def clean(self):
         data = super().clean()
         upload = data.get("file")
         if upload:
             if upload.size > self.MAX_BYTES:
-                raise forms.ValidationError("The file is larger than 2 MB; split it.")
+                raise forms.ValidationError("The file is larger than 1 MB; split it.")
             try:
                 data["content"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:

@@ -221,7 +221,7 @@ def _board_context(request: HttpRequest) -> dict:
                 status=agent.status,
                 since_ms=int(agent.tm_status.timestamp() * 1000),
                 since_text=format_duration(now - agent.tm_status),
-                tags=" · ".join(tag_names[t.tag_id] for t in agent.tag_links.all() if t.tag_id in tag_names),
+                tags=" · ".join(tag_names[tag_id] for tag_id in agent.tag_ids if tag_id in tag_names),
             )
         )
     counts = selectors.agent_status_counts(customer_id=customer_id)

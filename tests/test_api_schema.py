@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -75,10 +77,23 @@ def test_the_docs_page_renders_the_document_with_local_assets(db, settings):
     assert 'spec-url="/v1.0/openapi.json"' in page
     assert "/static/vendor/redoc-2.5.2/redoc.standalone.js" in page
     assert "https://" not in page  # nothing from a CDN
+    assert "img-src 'self' data:" in response["Content-Security-Policy"]  # nor the logo Redoc would fetch
 
 
 @pytest.fixture
-def fuzz_data(admin_a, agent_a, admin_b):
+def _keep_the_tests_connection():
+    """schemathesis calls the WSGI app directly, not through Django's test client, so do what the
+    test client does: keep the end of a request from closing the connection that holds the test's
+    transaction (PostgreSQL would lose the test data)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_data(admin_a, agent_a, admin_b, _keep_the_tests_connection):
     """Something to find: an agent, a tag and an access key of customer A (and another customer)."""
     cache.clear()  # no login throttling left over from other tests
     access_key, _ = access_key_create(actor=None, customer_id=admin_a.customer_id, name="fuzzed")

@@ -182,6 +182,8 @@ SPECTACULAR_SETTINGS = {
     # The document and its docs page are public.
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Descriptions come from extend_schema only, never from internal docstrings.
+    "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     "ENUM_NAME_OVERRIDES": {
         "AgentStatusEnum": "agents.models.AgentStatus",
         "RingMethodEnum": "agents.models.RingMethod",

@@ -35,7 +35,7 @@ from agents.api.serializers import (
 from agents.models import AccessKey, Agent, AgentStatus, Permission, RingMethod
 from agents.representation import access_key_representation, agent_representation
 from voipbin_admin.api.authentication import TOKEN_COOKIE
-from voipbin_admin.api.pagination import page_request, paginate, query_text
+from voipbin_admin.api.pagination import page_request, paginate
 from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, EMPTY_OBJECT, error_responses
 from voipbin_admin.api.throttling import check_login_allowed, record_login_failure
 from voipbin_admin.api.views import ApiView, json_body, provided
@@ -77,16 +77,17 @@ AUTH = ["auth"]
 def agent_page(request, *, customer_id) -> dict:
     """One page of the customer's live agents with the list filters of contract section 6."""
     page = page_request(request)
-    status = query_text(request, "status") or None
+    params = request.query_params
+    status = params.get("status") or None
     if status is not None:
         services.clean_status(status)
-    tag_ids = query_text(request, "tag_ids")
+    tag_ids = params.get("tag_ids")
     agents = selectors.agent_list(
         customer_id=customer_id,
         status=status,
         tag_ids=selectors.parse_tag_id_filter(tag_ids) if tag_ids is not None else None,
-        username=query_text(request, "username") or None,
-        q=query_text(request, "q") or None,
+        username=params.get("username") or None,
+        q=params.get("q") or None,
     )
     return paginate(agents, page, agent_representation)
 

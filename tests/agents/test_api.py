@@ -548,6 +548,8 @@ def test_status_and_tag_ids_give_the_agents_a_queue_may_route_to(api, callers, r
         ("username=READY", ["ready"]),
         ("q=ready", ["untagged", "ready"]),
         ("status=busy", ["busy"]),
+        ("q=%00", []),
+        ("username=pat%00", []),
         ("status=", ["sales", "untagged", "busy", "ready", "pat-agent", "mike-manager", "alice-admin"]),
     ],
 )
@@ -570,7 +572,6 @@ def test_list_filters(api, callers, routable, query, expected):
         ("page_size=ten", (400, "INVALID_ARGUMENT", "INVALID_PAGE_SIZE")),
         ("page_size=1.5", (400, "INVALID_ARGUMENT", "INVALID_PAGE_SIZE")),
         ("page_token=garbage!", (400, "INVALID_ARGUMENT", "INVALID_PAGE_TOKEN")),
-        ("q=%00", (400, "INVALID_ARGUMENT", "INVALID_Q")),
     ],
 )
 def test_bad_list_parameters_are_400(api, callers, query, expected):

@@ -29,6 +29,11 @@ NAMES = [
 ]
 
 
+def scripts_ready(page):
+    """Wait for console.js to have run: it marks <html> with "js" and wires up the page in one go."""
+    page.wait_for_function("document.documentElement.classList.contains('js')")
+
+
 @pytest.fixture
 def floor(admin_a, agent_a, manager_a):
     """A small call floor: tags, agents in every status, one tag nobody available has."""
@@ -53,7 +58,7 @@ def test_supervisor_creates_an_agent_and_manages_it(page, sign_in, screenshot, a
     # Create an agent.
     page.get_by_role("link", name="Agents", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("^Agents"))).to_be_visible()
-    page.wait_for_load_state("load")
+    scripts_ready(page)
     page.keyboard.press("n")
     expect(page.get_by_role("heading", name="New agent")).to_be_visible()
     page.get_by_label("Username").fill("dana")
@@ -64,6 +69,7 @@ def test_supervisor_creates_an_agent_and_manages_it(page, sign_in, screenshot, a
     expect(page.get_by_text("Agent dana created")).to_be_visible()
     dana = Agent.objects.get(username="dana")
     expect(page).to_have_url(re.compile(rf"/agents/{dana.id}/$"))
+    scripts_ready(page)
 
     # Addresses: one invalid entry shows its error next to the field and nothing is saved.
     editor = page.locator("[data-address-editor]")
@@ -76,6 +82,7 @@ def test_supervisor_creates_an_agent_and_manages_it(page, sign_in, screenshot, a
     expect(rows.nth(1).locator("[data-address-hint]")).to_have_text(re.compile("must be user@domain"))
     editor.get_by_role("button", name="Save addresses").click()
     expect(page.get_by_text("Nothing was saved.", exact=False).first).to_be_visible()
+    scripts_ready(page)
     bad_row = page.locator("[data-address-row].has-error")
     expect(bad_row).to_have_count(1)
     expect(bad_row.locator("[data-address-target]")).to_have_value("not a sip address")
@@ -97,6 +104,7 @@ def test_supervisor_creates_an_agent_and_manages_it(page, sign_in, screenshot, a
     page.get_by_label("Reason").fill("shift start")
     page.get_by_role("button", name="Set status").click()
     expect(page.get_by_text("Status changed from offline to available.")).to_be_visible()
+    scripts_ready(page)
     expect(page.locator(".agent-sub .pill")).to_have_text("available")
     expect(page.locator(".timeline-item").first).to_contain_text("shift start")
     expect(page.locator(".timeline-item").first).to_contain_text("by alice-admin")
@@ -153,6 +161,7 @@ def test_board_shows_a_change_made_through_the_api_within_2_seconds(
 ):
     sign_in("alice-admin")
     page.goto("/board/")
+    scripts_ready(page)
     tile = page.locator('.tile[data-agent="pat-agent"]')
     expect(tile).to_have_attribute("data-status", "offline")
     billing = page.locator('.coverage-tag[data-tag="billing"]')
@@ -203,6 +212,7 @@ def test_board_shows_a_change_made_through_the_api_within_2_seconds(
 def test_bulk_set_status_with_a_reason(page, sign_in, screenshot, admin_a, floor):
     sign_in("alice-admin")
     page.goto("/agents/?sort=username")
+    scripts_ready(page)
     for username in ("ada", "alan", "pat-agent"):
         page.locator(f'tr[data-agent="{username}"] [data-select-row]').check()
     expect(page.locator("[data-selected-count]")).to_have_text("3")

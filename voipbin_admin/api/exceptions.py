@@ -62,9 +62,9 @@ def error_body(
     request, *, status: str, reason: str, message: str, details: Iterable[FieldError] = ()
 ) -> dict:
     error = {"status": status, "reason": reason, "message": message, "request_id": request_id_of(request)}
-    details = [{"field": detail.field, "message": detail.message} for detail in details]
-    if details:
-        error["details"] = details
+    entries = [{"field": detail.field, "message": detail.message} for detail in details]
+    if entries:
+        error["details"] = entries
     return {"error": error}
 
 

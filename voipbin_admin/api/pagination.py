@@ -26,15 +26,7 @@ from voipbin_admin.timestamps import format_timestamp, parse_timestamp
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
-_INTEGER = re.compile(r"^\s*[+-]?[0-9]+\s*$")
-
-
-def query_text(request, name: str) -> str | None:
-    """A query parameter as text; NUL characters (which databases cannot store) are refused."""
-    value = request.query_params.get(name)
-    if value is not None and "\x00" in value:
-        raise InvalidArgument(f"INVALID_{name.upper()}", f"{name} may not contain NUL characters.")
-    return value
+_INTEGER = re.compile(r"^\s*([+-]?)([0-9]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -47,9 +39,12 @@ class PageRequest:
 def parse_page_size(raw: str | None) -> int:
     if raw is None or not raw.strip():
         return DEFAULT_PAGE_SIZE
-    if not _INTEGER.match(raw) or int(raw) < 1:
+    match = _INTEGER.match(raw)
+    digits = match.group(2).lstrip("0") if match else ""
+    if not digits or match.group(1) == "-":
         raise InvalidArgument("INVALID_PAGE_SIZE", f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}.")
-    return min(int(raw), MAX_PAGE_SIZE)
+    # Compare digit counts first: int() refuses numbers of thousands of digits.
+    return MAX_PAGE_SIZE if len(digits) > 3 else min(int(digits), MAX_PAGE_SIZE)
 
 
 def page_token_for(item: Model) -> str:
@@ -77,8 +72,8 @@ def parse_page_token(raw: str | None) -> tuple[datetime, UUID | None] | None:
 
 def page_request(request) -> PageRequest:
     return PageRequest(
-        size=parse_page_size(query_text(request, "page_size")),
-        before=parse_page_token(query_text(request, "page_token")),
+        size=parse_page_size(request.query_params.get("page_size")),
+        before=parse_page_token(request.query_params.get("page_token")),
     )
 
 

@@ -1,4 +1,4 @@
-"""JSON in (contract section 1), with the two inputs JSON allows but a database cannot store."""
+"""JSON in, JSON out (contract section 1)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 
-from voipbin_admin.errors import InvalidArgument
 
-
-def _unstorable_text(data: object) -> bool:
-    """Any string (key or value) with a NUL character or an unpaired surrogate (`"\\ud800"`)."""
+def _has_unpaired_surrogate(data: object) -> bool:
+    """Any string (key or value) that is not Unicode text, e.g. from the escape `"\\ud800"`."""
     pending = [data]
     while pending:
         item = pending.pop()
@@ -20,8 +18,6 @@ def _unstorable_text(data: object) -> bool:
         elif isinstance(item, list):
             pending.extend(item)
         elif isinstance(item, str):
-            if "\x00" in item:
-                return True
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
@@ -30,17 +26,16 @@ def _unstorable_text(data: object) -> bool:
 
 
 class StrictJSONParser(JSONParser):
-    """DRF's JSON parser, plus: too deep nesting is a 400, and so is text PostgreSQL cannot store."""
+    """DRF's JSON parser, plus two bodies it lets through that would fail later, as 400s: nesting
+    too deep for the parser, and strings that are not Unicode text (no database can store them)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
-        if _unstorable_text(data):
-            raise InvalidArgument(
-                "INVALID_TEXT", "Text may not contain NUL characters or unpaired surrogates."
-            )
+        if _has_unpaired_surrogate(data):
+            raise ParseError("JSON parse error - a string holds an unpaired surrogate.")
         return data
 
 
