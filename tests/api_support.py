@@ -1,8 +1,8 @@
 """Helpers for the REST API tests: a JSON client over HTTPS and credentials for the personas.
 
-Requests go over HTTPS (`secure=True`), as in production: with DEBUG off the security
-middleware redirects plain HTTP. The client enforces CSRF checks like a browser would, to show
-that the API (token auth, not sessions) does not need a CSRF token.
+Requests go over HTTPS (`secure=True`), as in production, where the login cookie is Secure.
+The client enforces CSRF checks like a browser would, to show that the API (token auth, not
+sessions) does not need a CSRF token.
 """
 
 from __future__ import annotations

@@ -84,8 +84,7 @@ def test_login_answers_a_token_and_sets_it_as_a_strict_http_only_cookie(api, adm
     assert me(api, token=body["token"]).json()["id"] == str(admin_a.id)
 
 
-def test_the_token_cookie_is_not_secure_over_plain_http(admin_a, settings):
-    settings.SECURE_SSL_REDIRECT = False
+def test_the_token_cookie_is_not_secure_over_plain_http(admin_a):
     response = Api().client.post(
         "/auth/login", {"username": "alice-admin", "password": PASSWORD}, content_type="application/json"
     )

@@ -93,6 +93,15 @@ def test_bodies_that_are_not_a_json_object_are_refused(
     assert error_of(response) == expected
 
 
+def test_a_body_over_the_upload_limit_is_413(api, token, settings, unchanged_database):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    with unchanged_database():
+        response = api.post("/v1.0/tags", {"name": "x", "detail": "d" * 2000}, token=token)
+
+    assert error_of(response) == (413, "INVALID_ARGUMENT", "REQUEST_TOO_LARGE")
+
+
 def test_json_with_a_charset_is_json(api, token):
     response = api.post(
         "/v1.0/tags", raw='{"name": "x"}', content_type="application/json; charset=utf-8", token=token

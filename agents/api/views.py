@@ -36,7 +36,7 @@ from agents.models import AccessKey, Agent, AgentStatus, Permission, RingMethod
 from agents.representation import access_key_representation, agent_representation
 from voipbin_admin.api.authentication import TOKEN_COOKIE
 from voipbin_admin.api.pagination import page_request, paginate
-from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, EMPTY_OBJECT, error_responses
+from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, BODY_ERRORS, EMPTY_OBJECT, error_responses
 from voipbin_admin.api.throttling import check_login_allowed, record_login_failure
 from voipbin_admin.api.views import ApiView, json_body, provided
 from voipbin_admin.errors import PermissionDenied, Unauthenticated
@@ -150,7 +150,7 @@ class LoginView(ApiView):
         description="Also sets the cookie `token` (HttpOnly, SameSite=Strict, Secure over HTTPS). "
         "Repeated failures per username or per client address are answered 429.",
         request=LoginRequestSerializer,
-        responses={200: LoginResponseSerializer, **error_responses(400, 401, 415, 429)},
+        responses={200: LoginResponseSerializer, **error_responses(400, 401, *BODY_ERRORS, 429)},
         auth=[],
     )
     def post(self, request):
@@ -236,7 +236,7 @@ class AgentCollectionView(ApiView):
         tags=AGENTS,
         summary="Create an agent (supervisors); it starts offline with a direct hash",
         request=AgentCreateRequestSerializer,
-        responses={201: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 409, 415)},
+        responses={201: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 409, *BODY_ERRORS)},
     )
     def post(self, request):
         permissions.require_supervisor_of(self.actor, self.actor.customer_id)
@@ -269,7 +269,7 @@ class AgentDetailView(ApiView):
         description="Fields left out keep their value.",
         parameters=[AGENT_ID],
         request=AgentUpdateRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 415)},
+        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},
     )
     def put(self, request, agent_id):
         agent = visible_agent(self.actor, agent_id)
@@ -300,7 +300,7 @@ class AgentStatusView(ApiView):
         summary="Set an agent's status (supervisors, or the agent itself)",
         parameters=[AGENT_ID],
         request=AgentStatusRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 415)},
+        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},
     )
     def put(self, request, agent_id):
         agent = visible_agent(self.actor, agent_id)
@@ -320,7 +320,10 @@ class AgentAddressesView(ApiView):
         "ADDRESS_ALREADY_ASSIGNED.",
         parameters=[AGENT_ID],
         request=AgentAddressesRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409, 415)},
+        responses={
+            200: AgentSerializer,
+            **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409, *BODY_ERRORS),
+        },
     )
     def put(self, request, agent_id):
         agent = managed_agent(self.actor, agent_id)
@@ -338,7 +341,7 @@ class AgentTagIdsView(ApiView):
         summary="Replace all of an agent's tags (supervisors)",
         parameters=[AGENT_ID],
         request=AgentTagIdsRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 415)},
+        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},
     )
     def put(self, request, agent_id):
         agent = managed_agent(self.actor, agent_id)
@@ -356,7 +359,10 @@ class AgentPermissionView(ApiView):
         "last admin is 409 LAST_ADMIN. Revokes the agent's login tokens.",
         parameters=[AGENT_ID],
         request=AgentPermissionRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409, 415)},
+        responses={
+            200: AgentSerializer,
+            **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409, *BODY_ERRORS),
+        },
     )
     def put(self, request, agent_id):
         agent = managed_agent(self.actor, agent_id)
@@ -374,7 +380,7 @@ class AgentPasswordView(ApiView):
         summary="Reset an agent's password (supervisors); revokes its login tokens",
         parameters=[AGENT_ID],
         request=AgentPasswordRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 415)},
+        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},
     )
     def put(self, request, agent_id):
         agent = managed_agent(self.actor, agent_id)
@@ -420,7 +426,7 @@ class OwnAgentView(ApiView):
         tags=SELF_SERVICE,
         summary="Change one's own name, detail, ring_method",
         request=AgentUpdateRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 415)},
+        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, *BODY_ERRORS)},
     )
     def put(self, request):
         agent = own_agent(self.actor)
@@ -437,7 +443,7 @@ class OwnStatusView(ApiView):
         tags=SELF_SERVICE,
         summary="Set one's own status",
         request=AgentStatusRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 415)},
+        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, *BODY_ERRORS)},
     )
     def put(self, request):
         agent = own_agent(self.actor)
@@ -454,7 +460,7 @@ class OwnAddressesView(ApiView):
         tags=SELF_SERVICE,
         summary="Replace all of one's own addresses",
         request=AgentAddressesRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 409, 415)},
+        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 409, *BODY_ERRORS)},
     )
     def put(self, request):
         agent = own_agent(self.actor)
@@ -471,7 +477,7 @@ class OwnPasswordView(ApiView):
         tags=SELF_SERVICE,
         summary="Change one's own password (needs old_password); revokes one's login tokens",
         request=OwnPasswordRequestSerializer,
-        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 415)},
+        responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, *BODY_ERRORS)},
     )
     def put(self, request):
         agent = own_agent(self.actor)
@@ -538,7 +544,10 @@ class AccessKeyCollectionView(ApiView):
         tags=ACCESS_KEYS,
         summary="Create an access key (admins); the key itself is shown only in this response",
         request=AccessKeyCreateRequestSerializer,
-        responses={200: AccessKeyWithTokenSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 415)},
+        responses={
+            200: AccessKeyWithTokenSerializer,
+            **error_responses(400, *AUTHENTICATED_ERRORS, *BODY_ERRORS),
+        },
     )
     def post(self, request):
         permissions.require_admin_of(self.actor, self.actor.customer_id)
@@ -566,7 +575,10 @@ class AccessKeyDetailView(ApiView):
         summary="Change an access key's name and detail (admins)",
         parameters=[ACCESS_KEY_ID],
         request=AccessKeyUpdateRequestSerializer,
-        responses={200: AccessKeySerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 415)},
+        responses={
+            200: AccessKeySerializer,
+            **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS),
+        },
     )
     def put(self, request, access_key_id):
         access_key = managed_access_key(self.actor, access_key_id)

@@ -18,7 +18,7 @@ from tags.api.serializers import (
 from tags.models import Tag
 from tags.representation import tag_representation
 from voipbin_admin.api.pagination import page_request, paginate
-from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, error_responses
+from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, BODY_ERRORS, error_responses
 from voipbin_admin.api.views import ApiView, json_body, provided
 
 TAG_ID = OpenApiParameter("tag_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -51,7 +51,7 @@ class TagCollectionView(ApiView):
         tags=TAGS,
         summary="Create a tag (supervisors)",
         request=TagCreateRequestSerializer,
-        responses={200: TagSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 409, 415)},
+        responses={200: TagSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 409, *BODY_ERRORS)},
     )
     def post(self, request):
         permissions.require_supervisor_of(self.actor, self.actor.customer_id)
@@ -82,7 +82,7 @@ class TagDetailView(ApiView):
         summary="Change a tag's name or detail (supervisors); fields left out keep their value",
         parameters=[TAG_ID],
         request=TagUpdateRequestSerializer,
-        responses={200: TagSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409, 415)},
+        responses={200: TagSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409, *BODY_ERRORS)},
     )
     def put(self, request, tag_id):
         tag = managed_tag(self.actor, tag_id)

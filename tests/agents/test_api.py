@@ -578,6 +578,10 @@ def test_bad_list_parameters_are_400(api, callers, query, expected):
     assert error_of(api.get(f"/v1.0/agents?{query}", token=callers["admin"])) == expected
 
 
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def page_through(api, token, *, page_size: int, path: str = "/v1.0/agents") -> list[list[str]]:
     """Every page's ids, following next_page_token until the empty page."""
     pages, page_token = [], ""
@@ -614,16 +618,26 @@ def test_paging_through_1000_agents_with_one_tm_create_returns_each_once(api, ca
     assert [len(page) for page in pages[:10]] == [100] * 10
 
 
-def test_page_size_is_capped_at_100(api, callers, customer_a):
+@pytest.mark.parametrize("page_size", ["101", "1000", "9" * 5000])
+def test_page_size_is_capped_at_100(api, callers, customer_a, page_size):
     now = timezone.now()
     Agent.objects.bulk_create(
         Agent(customer=customer_a, username=f"bulk-{n}", password="!", tm_create=now, tm_status=now)
         for n in range(101)
     )
 
-    response = api.get("/v1.0/agents?page_size=1000", token=callers["admin"])
+    response = api.get(f"/v1.0/agents?page_size={page_size}", token=callers["admin"])
 
     assert len(response.json()["result"]) == 100
+
+
+@pytest.mark.parametrize(("page_size", "expected"), [("", 3), ("2", 2), ("+2", 2), ("002", 2), (" 1 ", 1)])
+def test_page_size_forms(api, callers, agent_a, page_size, expected):
+    response = api.client.get(
+        "/v1.0/agents", {"page_size": page_size}, secure=True, headers=bearer(callers["admin"])
+    )
+
+    assert len(response.json()["result"]) == expected
 
 
 def test_a_bare_timestamp_page_token_lists_items_created_strictly_before_it(

@@ -89,6 +89,8 @@ _ERROR_DESCRIPTIONS = {
 
 # Every route that takes a credential can answer these.
 AUTHENTICATED_ERRORS = (401, 403)
+# Every route that reads a body can answer these.
+BODY_ERRORS = (413, 415)
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
