@@ -68,7 +68,16 @@ def test_tag_id_filter_takes_comma_separated_ids():
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "  ", ",", f"{uuid.uuid4()},", f"{uuid.uuid4()},,{uuid.uuid4()}", "not-a-uuid", f"{uuid.uuid4()},x"],
+    # Fixed ids: parametrized ids must be the same in every pytest-xdist worker.
+    [
+        "",
+        "  ",
+        ",",
+        "6f1c2d3e-0000-4000-8000-000000000001,",
+        "6f1c2d3e-0000-4000-8000-000000000001,,6f1c2d3e-0000-4000-8000-000000000002",
+        "not-a-uuid",
+        "6f1c2d3e-0000-4000-8000-000000000001,x",
+    ],
 )
 def test_tag_id_filter_refuses_empty_or_malformed_lists(raw):
     with pytest.raises(InvalidArgument) as excinfo:
