@@ -75,8 +75,14 @@ class AgentQuerySet(models.QuerySet):
     def for_customer(self, customer_id) -> AgentQuerySet:
         return self.filter(customer_id=customer_id)
 
+    def with_representation(self) -> AgentQuerySet:
+        """Annotate `tag_ids_json` and `addresses_json`: the representation in one query."""
+        from agents.query_expressions import AgentAddressesJSON, AgentTagIdsJSON
+
+        return self.annotate(tag_ids_json=AgentTagIdsJSON(), addresses_json=AgentAddressesJSON())
+
     def with_related(self) -> AgentQuerySet:
-        """Everything the agent representation needs, in a fixed number of queries."""
+        """Prefetch addresses and tag links, for pages that show them (two more queries)."""
         from tags.models import AgentTag
 
         return self.prefetch_related(

@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agents import permissions
 from agents.models import AccessKey, Agent, AgentStatus, AgentStatusChange, LoginToken
 from agents.permissions import Actor
 from agents.services import ACCESS_KEY_PREFIX, hash_secret
+from tags.models import AgentTag
 from voipbin_admin.errors import InvalidArgument, NotFound, Unauthenticated
 
 MAX_TAG_FILTER_IDS = 100
@@ -52,8 +53,9 @@ def agent_list(
     username: str | None = None,
     q: str | None = None,
 ) -> QuerySet[Agent]:
-    """Live agents of one customer, newest first, ready to represent; the list filters of
-    contract section 6 (an agent matches `tag_ids` if it has any of them)."""
+    """Live agents of one customer, newest first, with the list filters of contract section 6
+    (an agent matches `tag_ids` if it has any of them). Callers add `.with_representation()`
+    (API) or `.with_related()` (pages)."""
     agents = Agent.objects.live().for_customer(customer_id)
     if any("\x00" in value for value in (status, username, q) if value):
         # No stored text holds NUL, and PostgreSQL would refuse the query.
@@ -61,19 +63,26 @@ def agent_list(
     if status:
         agents = agents.filter(status=status)
     if tag_ids:
-        agents = agents.filter(tag_links__tag_id__in=tag_ids).distinct()
+        # A semi-join rather than a join + DISTINCT, so the database can still walk the
+        # newest-first index and stop after one page.
+        agents = agents.filter(Exists(AgentTag.objects.filter(agent_id=OuterRef("pk"), tag_id__in=tag_ids)))
     if username:
         agents = agents.filter(username__iexact=username)
     if q:
         agents = agents.filter(Q(name__icontains=q) | Q(username__icontains=q) | Q(detail__icontains=q))
-    return agents.newest_first().with_related()
+    return agents.newest_first()
 
 
-def agent_get(*, actor: Actor, agent_id: object, include_deleted: bool = False) -> Agent:
-    """One agent the actor may see, with what its representation needs; AGENT_NOT_FOUND
-    for a missing, deleted or other customer's agent."""
+def agent_get(
+    *, actor: Actor, agent_id: object, include_deleted: bool = False, with_related: bool = False
+) -> Agent:
+    """One agent the actor may see, annotated with its representation (one query); pages that
+    show its addresses and tags ask `with_related`. AGENT_NOT_FOUND for a missing, deleted or
+    other customer's agent."""
     agent_uuid = parse_uuid(agent_id)
-    agents = Agent.objects.with_related().select_related("customer")
+    agents = Agent.objects.with_representation()
+    if with_related:
+        agents = agents.with_related().select_related("customer")
     if not include_deleted:
         agents = agents.live()
     agent = agents.filter(pk=agent_uuid).first()
@@ -170,7 +179,8 @@ def agent_console_list(
         agents = agents.annotate(permission_match=F("permission").bitand(permission_bit)).filter(
             permission_match=permission_bit
         )
-    return agents.order_by(*AGENT_CONSOLE_ORDERINGS.get(ordering, AGENT_CONSOLE_ORDERINGS["-created"]))
+    ordering_fields = AGENT_CONSOLE_ORDERINGS.get(ordering, AGENT_CONSOLE_ORDERINGS["-created"])
+    return agents.with_related().order_by(*ordering_fields)
 
 
 class BoardAgent(NamedTuple):
@@ -198,7 +208,6 @@ def agent_board(
 
     agents = (
         agent_list(customer_id=customer_id, status=status, tag_ids=tag_ids, q=q)
-        .prefetch_related(None)
         .order_by("name", "username", "id")
         .values_list("id", "username", "name", "status", "tm_status")
     )

@@ -336,7 +336,7 @@ def record_agent_events(agents: Sequence[Agent], event_type: str) -> None:
     """Write one event per agent with its current representation (same transaction)."""
     if not agents:
         return
-    fresh = Agent.objects.with_related().in_bulk([agent.pk for agent in agents])
+    fresh = Agent.objects.with_representation().in_bulk([agent.pk for agent in agents])
     now = timezone.now()
     AgentEvent.objects.bulk_create(
         AgentEvent(
@@ -352,7 +352,7 @@ def record_agent_events(agents: Sequence[Agent], event_type: str) -> None:
 
 def _refreshed(agent: Agent) -> Agent:
     """The agent re-read with everything its representation needs."""
-    return Agent.objects.with_related().get(pk=agent.pk)
+    return Agent.objects.with_representation().get(pk=agent.pk)
 
 
 def _record_and_return(agent: Agent, event_type: str) -> Agent:

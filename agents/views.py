@@ -120,7 +120,7 @@ def _customer_id(request: HttpRequest) -> UUID:
 def _console_agent(request: HttpRequest, agent_id: UUID) -> Agent:
     """A live agent of the supervisor's customer; anything else is answered as missing."""
     try:
-        agent = selectors.agent_get(actor=request.user, agent_id=agent_id)
+        agent = selectors.agent_get(actor=request.user, agent_id=agent_id, with_related=True)
     except (NotFound, InvalidArgument):
         raise Http404("No such agent.") from None
     if agent.customer_id != _customer_id(request):
@@ -664,7 +664,7 @@ def address_check(request: HttpRequest) -> HttpResponse:
 
 
 def _me(request: HttpRequest) -> Agent:
-    return selectors.agent_get(actor=request.user, agent_id=request.user.pk)
+    return selectors.agent_get(actor=request.user, agent_id=request.user.pk, with_related=True)
 
 
 @_signed_in

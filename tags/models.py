@@ -65,6 +65,7 @@ class AgentTag(models.Model):
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="agent_links")
 
     class Meta:
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["agent", "tag"], name="agent_tag_unique"),
         ]

@@ -33,9 +33,9 @@ from agents.api.serializers import (
     OwnPasswordRequestSerializer,
 )
 from agents.models import AccessKey, Agent, AgentStatus, Permission, RingMethod
-from agents.representation import access_key_representation, agent_representation
+from agents.representation import access_key_representation, agent_representation, agent_representations
 from voipbin_admin.api.authentication import TOKEN_COOKIE
-from voipbin_admin.api.pagination import page_request, paginate
+from voipbin_admin.api.pagination import page_request, paginate, represent_each
 from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, BODY_ERRORS, EMPTY_OBJECT, error_responses
 from voipbin_admin.api.throttling import check_login_allowed, record_login_failure
 from voipbin_admin.api.views import ApiView, json_body, provided
@@ -89,7 +89,7 @@ def agent_page(request, *, customer_id) -> dict:
         username=params.get("username") or None,
         q=params.get("q") or None,
     )
-    return paginate(agents, page, agent_representation)
+    return paginate(agents.with_representation(), page, agent_representations)
 
 
 def managed_agent(actor, agent_id) -> Agent:
@@ -537,7 +537,7 @@ class AccessKeyCollectionView(ApiView):
     def get(self, request):
         permissions.require_admin_of(self.actor, self.actor.customer_id)
         keys = selectors.access_key_list(customer_id=self.actor.customer_id)
-        return Response(paginate(keys, page_request(request), access_key_representation))
+        return Response(paginate(keys, page_request(request), represent_each(access_key_representation)))
 
     @extend_schema(
         operation_id="accesskeys_create",

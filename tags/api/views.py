@@ -17,7 +17,7 @@ from tags.api.serializers import (
 )
 from tags.models import Tag
 from tags.representation import tag_representation
-from voipbin_admin.api.pagination import page_request, paginate
+from voipbin_admin.api.pagination import page_request, paginate, represent_each
 from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, BODY_ERRORS, error_responses
 from voipbin_admin.api.views import ApiView, json_body, provided
 
@@ -44,7 +44,7 @@ class TagCollectionView(ApiView):
     def get(self, request):
         permissions.require_supervisor_of(self.actor, self.actor.customer_id)
         tags = selectors.tag_list(customer_id=self.actor.customer_id)
-        return Response(paginate(tags, page_request(request), tag_representation))
+        return Response(paginate(tags, page_request(request), represent_each(tag_representation)))
 
     @extend_schema(
         operation_id="tags_create",
@@ -112,7 +112,7 @@ class CustomerTagCollectionView(ApiView):
     )
     def get(self, request):
         tags = selectors.tag_list(customer_id=self.actor.customer_id)
-        return Response(paginate(tags, page_request(request), tag_representation))
+        return Response(paginate(tags, page_request(request), represent_each(tag_representation)))
 
 
 class CustomerTagDetailView(ApiView):

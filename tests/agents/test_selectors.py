@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from agents.models import AccessKey, Agent, AgentStatusChange, LoginToken
-from agents.representation import agent_representation
+from agents.representation import agent_representation, agent_representations
 from agents.selectors import (
     MAX_TAG_FILTER_IDS,
     access_key_get,
@@ -170,7 +170,7 @@ def test_list_filters_holding_a_nul_character_match_nothing(admin_a, field):
 
 
 def test_list_and_its_representation_take_a_constant_number_of_queries(
-    admin_a, django_assert_max_num_queries
+    admin_a, django_assert_num_queries, django_assert_max_num_queries
 ):
     tags = [make_tag(admin_a.customer_id) for _ in range(3)]
     for number in range(12):
@@ -180,16 +180,18 @@ def test_list_and_its_representation_take_a_constant_number_of_queries(
             addresses=[{"type": "extension", "target": str(100 + number)}],
         )
 
+    with django_assert_num_queries(1):
+        page = agent_representations(agent_list(customer_id=admin_a.customer_id).with_representation())
+    with django_assert_num_queries(1):
+        filtered = agent_representations(
+            agent_list(customer_id=admin_a.customer_id, tag_ids=[tags[0].id], q="agent").with_representation()
+        )
     with django_assert_max_num_queries(3):
-        page = [agent_representation(agent) for agent in agent_list(customer_id=admin_a.customer_id)]
-    with django_assert_max_num_queries(3):
-        filtered = [
-            agent_representation(agent)
-            for agent in agent_list(customer_id=admin_a.customer_id, tag_ids=[tags[0].id], q="agent")
-        ]
+        pages = [agent_representation(a) for a in agent_list(customer_id=admin_a.customer_id).with_related()]
 
     assert len(page) == 13
     assert len(filtered) == 12
+    assert page == pages  # both ways of fetching give the same representation
 
 
 # --- agent_get ------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from uuid import UUID
 from django.db.models import Model, Q, QuerySet
 
 from voipbin_admin.errors import InvalidArgument
-from voipbin_admin.timestamps import format_timestamp, parse_timestamp
+from voipbin_admin.timestamps import parse_timestamp
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
@@ -47,8 +47,9 @@ def parse_page_size(raw: str | None) -> int:
     return MAX_PAGE_SIZE if len(digits) > 3 else min(int(digits), MAX_PAGE_SIZE)
 
 
-def page_token_for(item: Model) -> str:
-    position = f"{format_timestamp(item.tm_create)}|{item.pk}"
+def page_token_after(item: dict) -> str:
+    """The token of the position of a represented item (its `tm_create` and `id`)."""
+    position = f"{item['tm_create']}|{item['id']}"
     return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
 
 
@@ -77,17 +78,25 @@ def page_request(request) -> PageRequest:
     )
 
 
-def paginate(queryset: QuerySet, page: PageRequest, represent: Callable[[Model], dict]) -> dict:
-    """One page of a live, scoped queryset, newest first, in the list envelope."""
+def paginate(queryset: QuerySet, page: PageRequest, represent_many: Callable[[QuerySet], list[dict]]) -> dict:
+    """One page of a live, scoped queryset, newest first, in the list envelope.
+
+    The keyset condition is written `tm_create <= t AND (tm_create < t OR id < i)` so that the
+    database can start its index scan at the cursor instead of filtering from the newest row.
+    """
     queryset = queryset.order_by("-tm_create", "-pk")
     if page.before is not None:
         tm_create, item_id = page.before
         if item_id is None:
             queryset = queryset.filter(tm_create__lt=tm_create)
         else:
-            queryset = queryset.filter(Q(tm_create__lt=tm_create) | Q(tm_create=tm_create, pk__lt=item_id))
-    items = list(queryset[: page.size])
-    return {
-        "result": [represent(item) for item in items],
-        "next_page_token": page_token_for(items[-1]) if items else "",
-    }
+            queryset = queryset.filter(
+                Q(tm_create__lt=tm_create) | Q(pk__lt=item_id), tm_create__lte=tm_create
+            )
+    items = represent_many(queryset[: page.size])
+    return {"result": items, "next_page_token": page_token_after(items[-1]) if items else ""}
+
+
+def represent_each(represent: Callable[[Model], dict]) -> Callable[[QuerySet], list[dict]]:
+    """For models whose representation needs nothing beyond their own row."""
+    return lambda queryset: [represent(item) for item in queryset]

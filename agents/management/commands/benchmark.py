@@ -111,6 +111,7 @@ class Command(BaseCommand):
             )
         sizes = sorted(int(size) for size in options["sizes"].split(","))
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)  # pages need the manifest
         self._wipe()
         self.rng = random.Random(20261126)
         self.password_hash = make_password(BENCH_PASSWORD)
@@ -241,8 +242,10 @@ class Command(BaseCommand):
     def _measure(self, *, requests: int) -> dict:
         customer, admin = self._measured_customer()
         _, token = login_token_create(username=admin.username, password=BENCH_PASSWORD)
-        api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-        console = Client()
+        # As in production, behind a TLS-terminating proxy.
+        behind_tls = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_HOST": "localhost"}
+        api = Client(HTTP_AUTHORIZATION=f"Bearer {token}", **behind_tls)
+        console = Client(**behind_tls)
         console.force_login(admin)
         agents = list(
             Agent.objects.filter(customer=customer, permission=16).order_by("-tm_create", "-id")[:50]
@@ -300,7 +303,7 @@ class Command(BaseCommand):
         ]
         for label, url_name in (
             ("console board", "console:board"),
-            ("console agents list", "console:agents"),
+            ("console agents list", "console:agent_list"),
         ):
             try:
                 url = reverse(url_name)
