@@ -9,8 +9,10 @@ concurrent writer that slips past a check gets the same documented error, never 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import json
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agents import permissions
@@ -355,6 +358,23 @@ def _refreshed(agent: Agent) -> Agent:
     return Agent.objects.with_representation().get(pk=agent.pk)
 
 
+def _update_if_unchanged(agent: Agent, **changes) -> bool:
+    """Write `changes` to the agent's row only if it is still as the caller read it (same
+    `tm_update`, which every change moves, and still live).
+
+    The UPDATE takes the row lock itself, so the common case needs no SELECT ... FOR UPDATE
+    and no re-read; False means the caller's copy is stale or the agent was deleted meanwhile.
+    """
+    as_read = Q(tm_update=agent.tm_update) if agent.tm_update else Q(tm_update__isnull=True)
+    return bool(Agent.objects.filter(as_read, pk=agent.pk, tm_delete__isnull=True).update(**changes))
+
+
+def _record_event(agent: Agent, event_type: str) -> None:
+    AgentEvent.objects.create(
+        customer_id=agent.customer_id, agent_id=agent.pk, type=event_type, data=agent_representation(agent)
+    )
+
+
 def _record_and_return(agent: Agent, event_type: str) -> Agent:
     fresh = _refreshed(agent)
     AgentEvent.objects.create(
@@ -503,21 +523,29 @@ def agent_set_status(*, actor: Actor, agent: Agent, status: object, reason: obje
     permissions.require_self_or_supervisor(actor, agent)
     status = clean_status(status)
     reason = clean_text("reason", reason, max_length=REASON_MAX_LENGTH)
-    # The row lock makes `from_status` exact when two supervisors change it at once.
-    current = _lock_live_agent(agent).status
-    if current == status:
-        return _refreshed(agent)
     now = timezone.now()
-    Agent.objects.filter(pk=agent.pk).update(status=status, tm_status=now, tm_update=now)
+    changes = {"status": status, "tm_status": now, "tm_update": now}
+    if agent.status != status and _update_if_unchanged(agent, **changes):
+        from_status = agent.status
+        agent.status, agent.tm_status, agent.tm_update = status, now, now
+    else:
+        # The caller's copy is stale (or already has this status): decide on the locked row,
+        # so that `from_status` is exact when two supervisors change it at once.
+        from_status = _lock_live_agent(agent).status
+        if from_status == status:
+            return _refreshed(agent)
+        Agent.objects.filter(pk=agent.pk).update(**changes)
+        agent = _refreshed(agent)
     AgentStatusChange.objects.create(
         agent_id=agent.pk,
-        from_status=current,
+        from_status=from_status,
         to_status=status,
         reason=reason,
         tm_create=now,
         **_changed_by(actor),
     )
-    return _record_and_return(agent, AgentEventType.STATUS_UPDATED)
+    _record_event(agent, AgentEventType.STATUS_UPDATED)
+    return agent
 
 
 @atomic_service
@@ -529,12 +557,24 @@ def agent_replace_addresses(*, actor: Actor, agent: Agent, addresses: object) ->
     """
     permissions.require_self_or_supervisor(actor, agent)
     cleaned = clean_address_list(addresses)
-    _lock_live_agent(agent)
+    now = timezone.now()
+    # Holding the agent's row lock serialises two replacements of the same agent's addresses.
+    unchanged = _update_if_unchanged(agent, tm_update=now)
+    if not unchanged:
+        _lock_live_agent(agent)
+        Agent.objects.filter(pk=agent.pk).update(tm_update=now)
     _check_addresses_free(agent.customer_id, cleaned, agent=agent)
     Address.objects.filter(agent_id=agent.pk, tm_delete__isnull=True).delete()
     _write_addresses(agent, cleaned)
-    Agent.objects.filter(pk=agent.pk).update(tm_update=timezone.now())
-    return _record_and_return(agent, AgentEventType.UPDATED)
+    if unchanged and hasattr(agent, "addresses_json"):
+        # Nothing else changed since the caller read it: its representation only needs the
+        # new addresses, without reading the agent again.
+        agent.addresses_json = json.dumps([dataclasses.asdict(address) for address in cleaned])
+        agent.tm_update = now
+    else:
+        agent = _refreshed(agent)
+    _record_event(agent, AgentEventType.UPDATED)
+    return agent
 
 
 @atomic_service

@@ -232,7 +232,7 @@ class Command(BaseCommand):
             response = call()
         if response.status_code >= 400:
             raise CommandError(f"{name}: HTTP {response.status_code} {response.content[:300]!r}")
-        figure.queries = len(captured.captured_queries)
+        figure.queries = sum(not _is_transaction_control(query["sql"]) for query in captured.captured_queries)
         for _ in range(requests):
             started = time.perf_counter()
             call()
@@ -432,7 +432,9 @@ class Command(BaseCommand):
         names = [key for key, value in results[0].items() if isinstance(value, dict) and "median_ms" in value]
         header = f"{'figure':28}" + "".join(f"{r['agents']:>26,}" for r in results) + f"{'100k/1k':>10}"
         self.stdout.write("")
-        self.stdout.write("latency median / p95 ms (SQL queries per request), by number of agents")
+        self.stdout.write(
+            "latency median / p95 ms (SQL queries per request, BEGIN/COMMIT not counted), by agents"
+        )
         self.stdout.write(header)
         for name in names:
             cells = ""
@@ -453,6 +455,11 @@ class Command(BaseCommand):
                 )
                 errors = sum(r[label]["non_2xx"] for r in results)
                 self.stdout.write(f"{label:28}{cells}   non-2xx: {errors}")
+
+
+def _is_transaction_control(sql: str) -> bool:
+    """BEGIN/COMMIT/SAVEPOINT: counted apart from the queries that read or write data."""
+    return sql.split(None, 1)[0].upper() in {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
 def _free_port() -> int:
