@@ -3,6 +3,8 @@ error envelope for the errors DRF and Django raise themselves, not only the doma
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.cache import cache
 
@@ -153,3 +155,40 @@ def test_an_unexpected_failure_is_a_500_in_the_envelope(api, token, monkeypatch)
 
     assert error_of(response) == (500, "INTERNAL", "INTERNAL")
     assert "boom" not in response.content.decode()
+
+
+def test_a_request_refused_before_any_view_is_still_an_envelope(client):
+    # Django checks the Host header in its middleware, before URL routing reaches DRF.
+    response = client.get("/v1.0/agents", HTTP_HOST="evil.example", HTTP_X_REQUEST_ID="host-check")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "status": "INVALID_ARGUMENT",
+        "reason": "BAD_REQUEST",
+        "message": "Bad request.",
+        "request_id": "host-check",
+    }
+    assert response["X-Request-Id"] == "host-check"
+
+
+def test_console_pages_keep_djangos_own_bad_request_page(client):
+    response = client.get("/agents/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_unexpected_error_outside_drf_is_an_envelope_for_api_paths(rf):
+    from voipbin_admin.api.views import server_error
+
+    request = rf.get("/v1.0/agents")
+    request.request_id = "boom-1"
+    response = server_error(request)
+
+    assert response.status_code == 500
+    assert json.loads(response.content)["error"] == {
+        "status": "INTERNAL",
+        "reason": "INTERNAL",
+        "message": "Internal error.",
+        "request_id": "boom-1",
+    }

@@ -6,3 +6,7 @@ urlpatterns = [
     path("", include("voipbin_admin.api.urls")),
     path("", include("agents.urls", namespace="console")),
 ]
+
+# Errors raised before or outside a DRF view still answer API clients with the error envelope.
+handler400 = "voipbin_admin.api.views.bad_request"
+handler500 = "voipbin_admin.api.views.server_error"

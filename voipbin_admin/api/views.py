@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
+from django.views import defaults
 from django.views.generic import TemplateView
 from rest_framework.views import APIView
 
 from voipbin_admin.api.authentication import CredentialAuthentication, HasCredential
+from voipbin_admin.api.exceptions import error_body
 from voipbin_admin.errors import InvalidArgument, NotFound
 
 
@@ -69,3 +72,24 @@ class ApiDocsView(TemplateView):
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = self.content_security_policy
         return response
+
+
+def _is_api_path(request) -> bool:
+    return request.path.startswith(("/v1.0/", "/auth/")) or request.path in ("/v1.0", "/auth")
+
+
+def bad_request(request, exception=None):
+    """Django's 400 (e.g. a disallowed Host header, raised before any view): the envelope for
+    API paths, Django's page for the rest."""
+    if not _is_api_path(request):
+        return defaults.bad_request(request, exception)
+    body = error_body(request, status="INVALID_ARGUMENT", reason="BAD_REQUEST", message="Bad request.")
+    return JsonResponse(body, status=400)
+
+
+def server_error(request):
+    """Django's 500 for errors outside DRF's handler: the envelope for API paths."""
+    if not _is_api_path(request):
+        return defaults.server_error(request)
+    body = error_body(request, status="INTERNAL", reason="INTERNAL", message="Internal error.")
+    return JsonResponse(body, status=500)
