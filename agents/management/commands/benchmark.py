@@ -264,9 +264,13 @@ class Command(BaseCommand):
             cycle["n"] += 1
             return agents[cycle["n"] % len(agents)]
 
+        current_status = {agent.id: agent.status for agent in agents}
+
         def put_status():
+            # Always a real change (a status an agent already has records nothing).
             agent = next_agent()
-            status = STATUSES[(cycle["n"] // len(agents)) % len(STATUSES)]
+            status = STATUSES[(STATUSES.index(current_status[agent.id]) + 1) % len(STATUSES)]
+            current_status[agent.id] = status
             return api.put(
                 f"/v1.0/agents/{agent.id}/status", {"status": status}, content_type="application/json"
             )
@@ -413,8 +417,15 @@ class Command(BaseCommand):
                 status_script.write_text(_wrk_status_script(agent_ids, token))
                 list_script = Path(folder, "list.lua")
                 list_script.write_text(_wrk_list_script(token))
+                baseline_script = Path(folder, "baseline.lua")
+                baseline_script.write_text(_wrk_baseline_script())
                 out = {}
-                for label, script in (("load put status", status_script), ("load list", list_script)):
+                runs = (
+                    ("load baseline (401, no SQL)", baseline_script),
+                    ("load put status", status_script),
+                    ("load list", list_script),
+                )
+                for label, script in runs:
                     out[label] = _run_wrk(port, script, options)
                 out["load setup"] = (
                     f"gunicorn {options['workers']} sync workers; wrk 1 thread, "
@@ -449,12 +460,14 @@ class Command(BaseCommand):
         if "load put status" in results[0]:
             self.stdout.write("")
             self.stdout.write(f"throughput under load ({results[0]['load setup']})")
-            for label in ("load put status", "load list"):
+            self.stdout.write(f"{'':28}" + "".join(f"{r['agents']:>33,}" for r in results))
+            for label in ("load baseline (401, no SQL)", "load put status", "load list"):
                 cells = "".join(
                     f"{r[label]['requests_per_s']:>12.0f} req/s p99 {r[label]['p99']:>8}" for r in results
                 )
                 errors = sum(r[label]["non_2xx"] for r in results)
-                self.stdout.write(f"{label:28}{cells}   non-2xx: {errors}")
+                note = "(401 by design)" if label.startswith("load baseline") else f"non-2xx: {errors}"
+                self.stdout.write(f"{label:28}{cells}   {note}")
 
 
 def _is_transaction_control(sql: str) -> bool:
@@ -499,6 +512,16 @@ def _wrk_list_script(token: str) -> str:
 local headers = {{["Authorization"] = "Bearer {token}"}}
 request = function()
   return wrk.format("GET", "/v1.0/agents?page_size=100", headers)
+end
+"""
+
+
+def _wrk_baseline_script() -> str:
+    """The stack's own ceiling on this machine: an API request refused before any SQL (no
+    credential), through the same server, middleware and DRF."""
+    return """
+request = function()
+  return wrk.format("GET", "/v1.0/agents?page_size=100")
 end
 """
 
