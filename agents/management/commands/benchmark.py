@@ -92,7 +92,9 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=200, help="Timed requests per figure.")
         parser.add_argument("--load-seconds", type=int, default=10, help="Duration of each wrk run.")
         parser.add_argument("--load-connections", type=int, default=16, help="wrk concurrent connections.")
-        parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes.")
+        parser.add_argument(
+            "--workers", type=int, default=2, help="gunicorn worker processes (2 did best on 2 cores)."
+        )
         parser.add_argument("--no-load", action="store_true", help="Skip the concurrent load runs.")
         parser.add_argument("--output", help="Also write the figures as JSON to this file.")
         parser.add_argument(
