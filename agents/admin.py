@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
@@ -83,6 +84,11 @@ def adopt(obj: Model, saved: Model) -> None:
     obj._state.db = saved._state.db
 
 
+def changed_values(form: forms.ModelForm, *names: str) -> dict:
+    """Those of `names` the operator changed: the arguments of an `*_update` service."""
+    return {name: form.cleaned_data[name] for name in names if name in form.changed_data}
+
+
 def _some_names(names: list[str], shown: int = 20) -> str:
     """Names for a message; a long list ends with how many more there are."""
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
@@ -130,6 +136,10 @@ class ServiceAdminMixin:
     """
 
     actions = ["soft_delete"]
+    #: The add page's form and fieldsets (it calls a `*_create` service, which takes other
+    #: fields than the change page's services); nothing on the add page is read-only.
+    add_form: type[forms.ModelForm] | None = None
+    add_fieldsets: tuple | None = None
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -139,11 +149,21 @@ class ServiceAdminMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None and self.add_form is not None:
+            kwargs["form"] = self.add_form
         form = super().get_form(request, obj, change=change, **kwargs)
         error = getattr(request, _SERVICE_ERROR, None)
         if error is None:
             return form
         return type(form.__name__, (form,), {"service_error": error})
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None and self.add_fieldsets is not None:
+            return self.add_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else super().get_readonly_fields(request, obj)
 
     def delete_view(self, request, object_id, extra_context=None):
         try:
@@ -286,6 +306,7 @@ def _live_count_per_customer(queryset: QuerySet) -> Coalesce:
 @admin.register(Customer)
 class CustomerAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = CustomerChangeForm
+    add_form = CustomerAddForm
     list_display = ("name", "agent_count", "tag_count", "tm_create")
     search_fields = ("name",)
     ordering = ("name",)
@@ -310,17 +331,6 @@ class CustomerAdmin(ServiceAdminMixin, admin.ModelAdmin):
             )
         )
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = CustomerAddForm
-        return super().get_form(request, obj, **kwargs)
-
-    def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
-
     def has_delete_permission(self, request, obj=None):
         # The contract has no deleting of customers; their agents and tags are deleted one by one.
         return False
@@ -336,7 +346,7 @@ class CustomerAdmin(ServiceAdminMixin, admin.ModelAdmin):
             )
             adopt(obj, first_admin.customer)
             return
-        changes = {field: data[field] for field in ("name", "detail") if field in form.changed_data}
+        changes = changed_values(form, "name", "detail")
         if changes:
             adopt(obj, services.customer_update(actor=request.user, customer=obj, **changes))
 
@@ -399,6 +409,7 @@ class AddressInline(admin.TabularInline):
 @admin.register(Agent)
 class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = AgentChangeForm
+    add_form = AgentAddForm
     list_display = (
         "username",
         "name",
@@ -424,7 +435,7 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
         ("Profile", {"fields": ("name", "detail", "ring_method")}),
         ("Permission and tags", {"fields": ("permission", "tags")}),
     )
-    change_fieldsets = (
+    fieldsets = (
         (None, {"fields": ("customer", "username", "password_link")}),
         ("Profile", {"fields": ("name", "detail", "ring_method")}),
         ("Status", {"fields": ("status", "status_reason", "tm_status")}),
@@ -439,7 +450,7 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
         ("Permission and tags", {"fields": ("permission_labels", "tag_names")}),
         ("Times", {"fields": ("tm_create", "tm_update", "tm_delete", "last_login")}),
     )
-    change_readonly_fields = (
+    readonly_fields = (
         "customer",
         "username",
         "password_link",
@@ -462,18 +473,10 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
             )
         )
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = AgentAddForm
-        return super().get_form(request, obj, **kwargs)
-
     def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            return self.add_fieldsets
-        return self.change_fieldsets if obj.tm_delete is None else self.deleted_fieldsets
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.change_readonly_fields
+        if obj is not None and obj.tm_delete is not None:
+            return self.deleted_fieldsets
+        return super().get_fieldsets(request, obj)
 
     def get_inlines(self, request, obj):
         # Addresses are given on the change page (and a deleted agent has none).
@@ -492,7 +495,7 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
             adopt(obj, services.agent_create(actor=actor, **form.service_arguments()))
             return
         data, changed = form.cleaned_data, set(form.changed_data)
-        profile = {field: data[field] for field in ("name", "detail", "ring_method") if field in changed}
+        profile = changed_values(form, "name", "detail", "ring_method")
         if profile:
             services.agent_update(actor=actor, agent=obj, **profile)
         if "status" in changed:
@@ -640,6 +643,7 @@ class AccessKeyAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Access keys: the prefix and expiry are shown; the key and its hash never are."""
 
     form = AccessKeyChangeForm
+    add_form = AccessKeyAddForm
     list_display = ("name", "prefix", "customer", "tm_expire", "is_expired", "is_deleted", "tm_create")
     list_select_related = ("customer",)
     list_filter = ("customer", DeletedListFilter)
@@ -652,17 +656,6 @@ class AccessKeyAdmin(ServiceAdminMixin, admin.ModelAdmin):
         ("Times", {"fields": ("tm_create", "tm_update", "tm_delete")}),
     )
     readonly_fields = ("customer", "prefix", "tm_expire", "tm_create", "tm_update", "tm_delete")
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = AccessKeyAddForm
-        return super().get_form(request, obj, **kwargs)
-
-    def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -683,7 +676,7 @@ class AccessKeyAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 messages.WARNING,
             )
             return
-        changes = {field: data[field] for field in ("name", "detail") if field in form.changed_data}
+        changes = changed_values(form, "name", "detail")
         if changes:
             services.access_key_update(actor=request.user, access_key=obj, **changes)
 

@@ -116,14 +116,15 @@ class _RollBack(Exception):
     """Leaves the import's transaction without committing (dry run, or a row failed)."""
 
 
-def _read(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[str]]:
+def _read(content: str) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+    """The rows as (line number, {column: cell}), and what is wrong with the file as a whole."""
     reader = csv.reader(io.StringIO(content))
     try:
         header = [column.strip().lower() for column in next(reader)]
     except StopIteration:
-        return [], [], ["The file is empty."]
+        return [], ["The file is empty."]
     except csv.Error as exc:
-        return [], [], [f"The file is not valid CSV: {exc}."]
+        return [], [f"The file is not valid CSV: {exc}."]
     errors = []
     unknown = [column for column in header if column not in IMPORT_COLUMNS]
     if unknown:
@@ -133,7 +134,7 @@ def _read(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]], li
     if len(set(header)) != len(header):
         errors.append("A column appears twice in the header.")
     if errors:
-        return header, [], errors
+        return [], errors
     records = []
     try:
         for values in reader:
@@ -145,12 +146,12 @@ def _read(content: str) -> tuple[list[str], list[tuple[int, dict[str, str]]], li
             record = dict(zip(header, values, strict=False))
             records.append((reader.line_num, record))
             if len(records) > MAX_IMPORT_ROWS:
-                return header, [], [f"The file has more than {MAX_IMPORT_ROWS} rows; split it."]
+                return [], [f"The file has more than {MAX_IMPORT_ROWS} rows; split it."]
     except csv.Error as exc:
         errors.append(f"Line {reader.line_num}: not valid CSV ({exc}).")
     if not records and not errors:
         errors.append("The file has no rows.")
-    return header, records, errors
+    return records, errors
 
 
 def _error_messages(error: DomainError, raw_addresses: list[dict]) -> list[str]:
@@ -317,7 +318,7 @@ def _import_row(
 
 def import_agents_csv(*, actor: Actor, customer_id: UUID, content: str, apply: bool) -> ImportResult:
     """Preview (`apply=False`) or apply a CSV import; applying commits only if every row succeeds."""
-    _header, records, file_errors = _read(content)
+    records, file_errors = _read(content)
     result = ImportResult(errors=file_errors)
     if file_errors:
         return result

@@ -635,8 +635,10 @@ def agent_set_permission(*, actor: Actor, agent: Agent, permission: object) -> A
 def agent_set_password(*, actor: Actor, agent: Agent, password: object, old_password: object = None) -> Agent:
     """Set a new password and revoke the agent's login tokens.
 
-    A supervisor resets it without the old one; an agent changing its own password (and any
-    caller that sends `old_password`) must give the current password.
+    A supervisor resets it without the old one, but only for an agent whose rights it could
+    grant (an admin's password needs an admin, a project super admin's a project super admin);
+    an agent changing its own password (and any caller that sends `old_password`) must give the
+    current password.
     """
     permissions.require_self_or_supervisor(actor, agent)
     current = _lock_live_agent(agent)
@@ -647,6 +649,10 @@ def agent_set_password(*, actor: Actor, agent: Agent, password: object, old_pass
             "The current password is wrong.",
             [FieldError("old_password", "does not match the current password")],
         )
+    if not needs_old:
+        # A reset hands the caller the account, so it needs the right to grant its bits 1 and 32.
+        privileged = current.permission & (Permission.PROJECT_SUPER_ADMIN | Permission.CUSTOMER_ADMIN)
+        _check_permission_change(actor, agent.customer_id, old=0, new=privileged)
     password = clean_password(password, agent)
     agent.set_password(password)
     Agent.objects.filter(pk=agent.pk).update(password=agent.password, tm_update=timezone.now())
@@ -734,6 +740,8 @@ def login_token_create(*, username: object, password: object) -> tuple[Agent, st
     if agent is None:
         raise Unauthenticated("INVALID_CREDENTIALS", "Wrong username or password.")
     plaintext = secrets.token_urlsafe(32)
+    while plaintext.startswith(ACCESS_KEY_PREFIX):  # it would be looked up as an access key
+        plaintext = secrets.token_urlsafe(32)
     now = timezone.now()
     LoginToken.objects.create(
         agent=agent,

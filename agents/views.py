@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 from uuid import UUID
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -47,13 +50,14 @@ from agents.forms import (
     add_domain_error,
     permission_to_roles,
 )
-from agents.models import Agent, AgentStatus
+from agents.models import Agent, AgentStatus, Permission
 from agents.templatetags.console import format_duration
 from tags.selectors import tag_list, tag_list_with_agent_counts
 from voipbin_admin.api.throttling import LoginThrottled, check_login_allowed, record_login_failure
 from voipbin_admin.errors import DomainError, InvalidArgument, NotFound
 
 _URL_PLACEHOLDER = UUID(int=0)
+_Owned = TypeVar("_Owned")
 
 #: The order statuses are shown in: who can take a call first.
 STATUS_ORDER = [
@@ -117,15 +121,28 @@ def _customer_id(request: HttpRequest) -> UUID:
     return request.user.customer_id
 
 
+def console_object_or_404(request: HttpRequest, get: Callable[[], _Owned], *, what: str) -> _Owned:
+    """What the selector call `get` returns, if it is the signed-in agent's customer's; else a 404.
+
+    The selectors let a project super admin reach every customer; the console shows its own
+    customer only, to everyone.
+    """
+    try:
+        obj = get()
+    except (NotFound, InvalidArgument):
+        raise Http404(f"No such {what}.") from None
+    if obj.customer_id != _customer_id(request):
+        raise Http404(f"No such {what}.")
+    return obj
+
+
 def _console_agent(request: HttpRequest, agent_id: UUID) -> Agent:
     """A live agent of the supervisor's customer; anything else is answered as missing."""
-    try:
-        agent = selectors.agent_get(actor=request.user, agent_id=agent_id, with_related=True)
-    except (NotFound, InvalidArgument):
-        raise Http404("No such agent.") from None
-    if agent.customer_id != _customer_id(request):
-        raise Http404("No such agent.")
-    return agent
+    return console_object_or_404(
+        request,
+        lambda: selectors.agent_get(actor=request.user, agent_id=agent_id, with_related=True),
+        what="agent",
+    )
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -422,7 +439,7 @@ def agent_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Agent {agent.username} created. Add its addresses below.")
                 return redirect("console:agent_detail", agent_id=agent.id)
         return render(request, "agents/agent_create.html", {"form": form}, status=400)
-    form = AgentCreateForm(actor=request.user, tags=tags, initial={"roles": ["16"]})
+    form = AgentCreateForm(actor=request.user, tags=tags, initial={"roles": [str(Permission.CUSTOMER_AGENT)]})
     return render(request, "agents/agent_create.html", {"form": form})
 
 
@@ -484,6 +501,32 @@ def _render_own_page(request: HttpRequest, agent: Agent, status: int = 200, **ov
     return render(request, "agents/agent_me.html", context, status=status)
 
 
+def _agent_page_url(agent: Agent, section: str) -> str:
+    return reverse("console:agent_detail", args=[agent.id]) + f"#{section}"
+
+
+def _save_agent_section(
+    request: HttpRequest,
+    agent: Agent,
+    form: forms.Form,
+    *,
+    section: str,
+    save: Callable[[], object],
+    done: str,
+) -> HttpResponse:
+    """One form of the agent page: `save` calls the service once the form is valid; then back to
+    the section, or the page again with the errors in the section's form (`<section>_form`)."""
+    if form.is_valid():
+        try:
+            save()
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(_agent_page_url(agent, section))
+    return _render_agent_page(request, agent, status=400, **{f"{section}_form": form})
+
+
 @supervisor_required
 @require_GET
 def agent_detail(request: HttpRequest, agent_id: UUID) -> HttpResponse:
@@ -495,15 +538,14 @@ def agent_detail(request: HttpRequest, agent_id: UUID) -> HttpResponse:
 def agent_profile(request: HttpRequest, agent_id: UUID) -> HttpResponse:
     agent = _console_agent(request, agent_id)
     form = AgentProfileForm(request.POST)
-    if form.is_valid():
-        try:
-            services.agent_update(actor=request.user, agent=agent, **form.cleaned_data)
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            messages.success(request, "Profile saved.")
-            return redirect(reverse("console:agent_detail", args=[agent.id]) + "#profile")
-    return _render_agent_page(request, agent, status=400, profile_form=form)
+    return _save_agent_section(
+        request,
+        agent,
+        form,
+        section="profile",
+        save=lambda: services.agent_update(actor=request.user, agent=agent, **form.cleaned_data),
+        done="Profile saved.",
+    )
 
 
 def _change_status(request: HttpRequest, agent: Agent, render_page, success_url: str) -> HttpResponse:
@@ -539,16 +581,14 @@ def _replace_addresses(request: HttpRequest, agent: Agent, render_page, success_
 @require_POST
 def agent_status(request: HttpRequest, agent_id: UUID) -> HttpResponse:
     agent = _console_agent(request, agent_id)
-    url = reverse("console:agent_detail", args=[agent.id]) + "#status"
-    return _change_status(request, agent, _render_agent_page, url)
+    return _change_status(request, agent, _render_agent_page, _agent_page_url(agent, "status"))
 
 
 @supervisor_required
 @require_POST
 def agent_addresses(request: HttpRequest, agent_id: UUID) -> HttpResponse:
     agent = _console_agent(request, agent_id)
-    url = reverse("console:agent_detail", args=[agent.id]) + "#addresses"
-    return _replace_addresses(request, agent, _render_agent_page, url)
+    return _replace_addresses(request, agent, _render_agent_page, _agent_page_url(agent, "addresses"))
 
 
 @supervisor_required
@@ -556,17 +596,16 @@ def agent_addresses(request: HttpRequest, agent_id: UUID) -> HttpResponse:
 def agent_tags(request: HttpRequest, agent_id: UUID) -> HttpResponse:
     agent = _console_agent(request, agent_id)
     form = AgentTagsForm(request.POST, tags=list(tag_list(customer_id=agent.customer_id)))
-    if form.is_valid():
-        try:
-            services.agent_replace_tags(
-                actor=request.user, agent=agent, tag_ids=[UUID(t) for t in form.cleaned_data["tags"]]
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            messages.success(request, "Tags saved.")
-            return redirect(reverse("console:agent_detail", args=[agent.id]) + "#tags")
-    return _render_agent_page(request, agent, status=400, tags_form=form)
+    return _save_agent_section(
+        request,
+        agent,
+        form,
+        section="tags",
+        save=lambda: services.agent_replace_tags(
+            actor=request.user, agent=agent, tag_ids=[UUID(t) for t in form.cleaned_data["tags"]]
+        ),
+        done="Tags saved.",
+    )
 
 
 @admin_required
@@ -574,19 +613,18 @@ def agent_tags(request: HttpRequest, agent_id: UUID) -> HttpResponse:
 def agent_permission(request: HttpRequest, agent_id: UUID) -> HttpResponse:
     agent = _console_agent(request, agent_id)
     form = PermissionForm(request.POST, actor=request.user)
-    if form.is_valid():
-        try:
-            services.agent_set_permission(
-                actor=request.user,
-                agent=agent,
-                permission=form.permission(previous=agent.permission, actor=request.user),
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            messages.success(request, "Permission saved. The agent signs in again on its API clients.")
-            return redirect(reverse("console:agent_detail", args=[agent.id]) + "#permission")
-    return _render_agent_page(request, agent, status=400, permission_form=form)
+    return _save_agent_section(
+        request,
+        agent,
+        form,
+        section="permission",
+        save=lambda: services.agent_set_permission(
+            actor=request.user,
+            agent=agent,
+            permission=form.permission(previous=agent.permission, actor=request.user),
+        ),
+        done="Permission saved. The agent signs in again on its API clients.",
+    )
 
 
 @supervisor_required
@@ -594,19 +632,22 @@ def agent_permission(request: HttpRequest, agent_id: UUID) -> HttpResponse:
 def agent_password(request: HttpRequest, agent_id: UUID) -> HttpResponse:
     agent = _console_agent(request, agent_id)
     form = PasswordResetForm(request.POST)
-    if form.is_valid():
-        try:
-            updated = services.agent_set_password(
-                actor=request.user, agent=agent, password=form.cleaned_data["password"]
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            if updated.pk == request.user.pk:
-                update_session_auth_hash(request, updated)
-            messages.success(request, f"Password of {agent.username} reset; its API tokens were revoked.")
-            return redirect(reverse("console:agent_detail", args=[agent.id]) + "#password")
-    return _render_agent_page(request, agent, status=400, password_form=form)
+
+    def save() -> None:
+        updated = services.agent_set_password(
+            actor=request.user, agent=agent, password=form.cleaned_data["password"]
+        )
+        if updated.pk == request.user.pk:
+            update_session_auth_hash(request, updated)  # a supervisor resetting its own stays signed in
+
+    return _save_agent_section(
+        request,
+        agent,
+        form,
+        section="password",
+        save=save,
+        done=f"Password of {agent.username} reset; its API tokens were revoked.",
+    )
 
 
 @supervisor_required
@@ -622,7 +663,7 @@ def agent_direct_hash(request: HttpRequest, agent_id: UUID) -> HttpResponse:
             messages.success(
                 request, f"New direct SIP URI: {updated.direct_sip_uri}. The previous one no longer works."
             )
-        return redirect(reverse("console:agent_detail", args=[agent.id]) + "#direct")
+        return redirect(_agent_page_url(agent, "direct"))
     return render(request, "agents/agent_direct_hash_confirm.html", {"agent": agent})
 
 
@@ -703,6 +744,13 @@ def agent_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _render_import_page(
+    request: HttpRequest, form: CsvImportForm, status: int = 200, **context
+) -> HttpResponse:
+    context = {"form": form, "columns": csv_io.IMPORT_COLUMNS, **context}
+    return render(request, "agents/agent_import.html", context, status=status)
+
+
 @supervisor_required
 def agent_import(request: HttpRequest) -> HttpResponse:
     """Upload -> preview (a dry run) -> apply (all or nothing).
@@ -712,14 +760,10 @@ def agent_import(request: HttpRequest) -> HttpResponse:
     second); applying runs every rule again, so what is applied is checked as it is applied.
     """
     if request.method != "POST":
-        return render(
-            request, "agents/agent_import.html", {"form": CsvImportForm(), "columns": csv_io.IMPORT_COLUMNS}
-        )
+        return _render_import_page(request, CsvImportForm())
     form = CsvImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        return render(
-            request, "agents/agent_import.html", {"form": form, "columns": csv_io.IMPORT_COLUMNS}, status=400
-        )
+        return _render_import_page(request, form, status=400)
     apply = request.POST.get("step") == "apply"
     content = form.cleaned_data["content"]
     result = csv_io.import_agents_csv(
@@ -732,17 +776,13 @@ def agent_import(request: HttpRequest) -> HttpResponse:
             f"{result.count('unchanged')} unchanged.",
         )
         return redirect("console:agent_list")
-    return render(
+    return _render_import_page(
         request,
-        "agents/agent_import.html",
-        {
-            "form": CsvImportForm(),
-            "columns": csv_io.IMPORT_COLUMNS,
-            "result": result,
-            "content": content,
-            "tried_apply": apply,
-        },
+        CsvImportForm(),
         status=200 if result.ok else 400,
+        result=result,
+        content=content,
+        tried_apply=apply,
     )
 
 
@@ -790,12 +830,11 @@ def accesskey_list(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def accesskey_revoke(request: HttpRequest, access_key_id: UUID) -> HttpResponse:
-    try:
-        access_key = selectors.access_key_get(actor=request.user, access_key_id=access_key_id)
-    except (NotFound, InvalidArgument):
-        raise Http404("No such access key.") from None
-    if access_key.customer_id != _customer_id(request):
-        raise Http404("No such access key.")
+    access_key = console_object_or_404(
+        request,
+        lambda: selectors.access_key_get(actor=request.user, access_key_id=access_key_id),
+        what="access key",
+    )
     if request.method == "POST":
         try:
             services.access_key_delete(actor=request.user, access_key=access_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Count, Q
 
-from agents.admin import DeletedListFilter, ServiceAdminMixin, adopt
+from agents.admin import DeletedListFilter, ServiceAdminMixin, adopt, changed_values
 from agents.admin_forms import ServiceModelForm
 from tags import services
 from tags.models import Tag
@@ -30,6 +30,7 @@ class TagChangeForm(ServiceModelForm):
 @admin.register(Tag)
 class TagAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = TagChangeForm
+    add_form = TagAddForm
     list_display = ("name", "customer", "agent_count", "is_deleted", "tm_create")
     list_select_related = ("customer",)
     list_filter = ("customer", DeletedListFilter)
@@ -47,17 +48,6 @@ class TagAdmin(ServiceAdminMixin, admin.ModelAdmin):
         live_agents = Q(agent_links__agent__tm_delete__isnull=True)
         return super().get_queryset(request).annotate(agent_count=Count("agent_links", filter=live_agents))
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = TagAddForm
-        return super().get_form(request, obj, **kwargs)
-
-    def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
-
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if not change:
@@ -71,7 +61,7 @@ class TagAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 ),
             )
             return
-        changes = {field: data[field] for field in ("name", "detail") if field in form.changed_data}
+        changes = changed_values(form, "name", "detail")
         if changes:
             services.tag_update(actor=request.user, tag=obj, **changes)
 

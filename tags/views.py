@@ -5,26 +5,22 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from agents.forms import add_domain_error
-from agents.views import supervisor_required
+from agents.views import console_object_or_404, supervisor_required
 from tags import selectors, services
 from tags.forms import TagForm
 from tags.models import Tag
-from voipbin_admin.errors import DomainError, InvalidArgument, NotFound
+from voipbin_admin.errors import DomainError
 
 
 def _console_tag(request: HttpRequest, tag_id: UUID) -> Tag:
     """A live tag of the supervisor's customer; anything else is answered as missing."""
-    try:
-        tag = selectors.tag_get(actor=request.user, tag_id=tag_id)
-    except (NotFound, InvalidArgument):
-        raise Http404("No such tag.") from None
-    if tag.customer_id != request.user.customer_id:
-        raise Http404("No such tag.")
-    return tag
+    return console_object_or_404(
+        request, lambda: selectors.tag_get(actor=request.user, tag_id=tag_id), what="tag"
+    )
 
 
 def _tag_with_counts(tag: Tag) -> Tag:

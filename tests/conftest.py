@@ -74,6 +74,13 @@ def super_admin(customer_a):
     )
 
 
+@pytest.fixture
+def operator(client, super_admin):
+    """A test client signed in to the admin site as a project super admin."""
+    client.force_login(super_admin)
+    return client
+
+
 def database_state() -> dict[str, list[tuple]]:
     """Every row of every project table, to assert that a refused write changed nothing."""
     state = {}

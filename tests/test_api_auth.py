@@ -101,6 +101,17 @@ def test_a_login_token_is_stored_only_as_its_hash(api, admin_a):
     assert token not in {str(value) for value in LoginToken.objects.values_list().get()}
 
 
+def test_a_login_token_never_looks_like_an_access_key(api, admin_a, monkeypatch):
+    # Random tokens start with `vb_` once in 64**3; such a token would be looked up as a key.
+    drawn = iter(["vb_" + "a" * 40, "b" * 43])
+    monkeypatch.setattr("agents.services.secrets.token_urlsafe", lambda nbytes: next(drawn))
+
+    token = api.post("/auth/login", {"username": "alice-admin", "password": PASSWORD}).json()["token"]
+
+    assert not token.startswith("vb_")
+    assert api.get("/v1.0/me", token=token).json()["id"] == str(admin_a.id)
+
+
 def test_usernames_sign_in_in_any_case(api, admin_a):
     response = api.post("/auth/login", {"username": "ALICE-ADMIN", "password": PASSWORD})
 

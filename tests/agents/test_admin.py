@@ -33,9 +33,6 @@ from tags.services import tag_delete
 from tests.factories import PASSWORD, make_agent, make_customer_admin, make_tag
 from voipbin_admin.errors import InvalidArgument, PermissionDenied
 
-# whitenoise warns that `collectstatic` has not been run; the tests serve static files without it.
-pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
-
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -94,27 +91,6 @@ def query_count(client, url: str) -> int:
         response = client.get(url)
     assert response.status_code == 200
     return len(queries)
-
-
-def use_test_server(settings) -> None:
-    """Plain HTTP (production redirects it to HTTPS) and static files without `collectstatic`."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture(autouse=True)
-def _test_server(settings):
-    use_test_server(settings)
-
-
-@pytest.fixture
-def operator(client, super_admin):
-    """A test client signed in as a project super admin."""
-    client.force_login(super_admin)
-    return client
 
 
 @pytest.fixture

@@ -300,6 +300,21 @@ def test_a_manager_may_not_grant_admin(api, callers, target, unchanged_database)
     assert error_of(response) == (403, "PERMISSION_DENIED", "PERMISSION_NOT_ALLOWED")
 
 
+@pytest.mark.parametrize(
+    ("caller", "victim"),
+    [("manager", "admin_a"), ("admin", "super_admin"), ("access_key", "super_admin")],
+)
+def test_a_password_reset_cannot_take_over_rights_the_caller_may_not_grant(
+    api, callers, request, caller, victim, unchanged_database
+):
+    # Resetting a password without the old one hands the caller the account and its bits.
+    victim = request.getfixturevalue(victim)
+    with unchanged_database():
+        response = call_route(api, "password", victim.id, token=callers[caller])
+
+    assert error_of(response) == (403, "PERMISSION_DENIED", "PERMISSION_NOT_ALLOWED")
+
+
 def test_the_last_admin_keeps_its_admin_bit_and_cannot_be_deleted(api, callers, admin_a, unchanged_database):
     with unchanged_database():
         demoted = call_route(api, "permission", admin_a.id, token=callers["admin"], body={"permission": 0})

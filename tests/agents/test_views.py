@@ -22,19 +22,10 @@ from agents.models import AccessKey, Address, Agent, AgentStatus, AgentStatusCha
 from tags.models import AgentTag
 from tests.factories import PASSWORD, make_agent, make_tag
 
-pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
-
 
 @pytest.fixture(autouse=True)
-def _console_settings(settings):
-    # Plain http in tests, static URLs without a collectstatic manifest, no failed logins
-    # counted by earlier tests.
+def _no_failed_logins_from_earlier_tests():
     cache.clear()
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 @pytest.fixture

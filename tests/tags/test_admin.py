@@ -14,23 +14,8 @@ from tests.agents.test_admin import (
     page_form_data,
     query_count,
     run_action,
-    use_test_server,
 )
 from tests.factories import make_agent, make_tag
-
-# whitenoise warns that `collectstatic` has not been run; the tests serve static files without it.
-pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
-
-
-@pytest.fixture(autouse=True)
-def _test_server(settings):
-    use_test_server(settings)
-
-
-@pytest.fixture
-def operator(client, super_admin):
-    client.force_login(super_admin)
-    return client
 
 
 @pytest.fixture

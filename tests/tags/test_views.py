@@ -9,17 +9,6 @@ from agents import services
 from tags.models import AgentTag, Tag
 from tests.factories import make_tag
 
-pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
-
-
-@pytest.fixture(autouse=True)
-def _console_settings(settings):
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
 
 @pytest.fixture
 def billing(admin_a, agent_a, manager_a):
