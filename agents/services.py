@@ -248,6 +248,19 @@ def _check_permission_change(actor: Actor, customer_id: UUID, *, old: int, new: 
         )
 
 
+def _check_may_take_rights_of(actor: Actor, agent: Agent, *, action: str) -> None:
+    """Resetting a password (without the old one) hands the caller the agent's account, and
+    deleting an agent removes its rights: both need the right to remove its bits 1 and 32."""
+    privileged = agent.permission & (Permission.PROJECT_SUPER_ADMIN | Permission.CUSTOMER_ADMIN)
+    try:
+        _check_permission_change(actor, agent.customer_id, old=privileged, new=0)
+    except PermissionDenied:
+        raise PermissionDenied(
+            "PERMISSION_NOT_ALLOWED",
+            f"Only an agent who may remove this agent's permission bits may {action}.",
+        ) from None
+
+
 def _lock_customer(customer_id: UUID) -> None:
     """Serialise changes that may remove a customer's last admin."""
     Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk").first()
@@ -650,9 +663,7 @@ def agent_set_password(*, actor: Actor, agent: Agent, password: object, old_pass
             [FieldError("old_password", "does not match the current password")],
         )
     if not needs_old:
-        # A reset hands the caller the account, so it needs the right to grant its bits 1 and 32.
-        privileged = current.permission & (Permission.PROJECT_SUPER_ADMIN | Permission.CUSTOMER_ADMIN)
-        _check_permission_change(actor, agent.customer_id, old=0, new=privileged)
+        _check_may_take_rights_of(actor, current, action="reset its password")
     password = clean_password(password, agent)
     agent.set_password(password)
     Agent.objects.filter(pk=agent.pk).update(password=agent.password, tm_update=timezone.now())
@@ -672,12 +683,14 @@ def agent_regenerate_direct_hash(*, actor: Actor, agent: Agent) -> Agent:
 @atomic_service
 def agent_delete(*, actor: Actor, agent: Agent) -> Agent:
     """Soft delete: frees the username, addresses and direct hash, revokes the agent's tokens,
-    keeps the row and its status history. The customer's last admin cannot be deleted."""
+    keeps the row and its status history. The customer's last admin cannot be deleted, and
+    deleting removes the agent's bits 1 and 32, which needs the right to remove them."""
     permissions.require_supervisor_of(actor, agent.customer_id)
     _lock_customer(agent.customer_id)
     current = Agent.objects.select_for_update().filter(pk=agent.pk, tm_delete__isnull=True).first()
     if current is None:
         raise NotFound("AGENT_NOT_FOUND", "No such agent.")
+    _check_may_take_rights_of(actor, current, action="delete it")
     if current.permission & Permission.CUSTOMER_ADMIN:
         _check_not_last_admin(current)
     now = timezone.now()

@@ -284,7 +284,8 @@ class AgentDetailView(ApiView):
         tags=AGENTS,
         summary="Delete an agent (supervisors); answers the deleted agent",
         description="Frees its username, addresses and direct hash and revokes its login tokens. "
-        "The customer's last admin cannot be deleted (409 LAST_ADMIN).",
+        "The customer's last admin cannot be deleted (409 LAST_ADMIN); only an admin deletes an admin, "
+        "only a project super admin a project super admin (403 PERMISSION_NOT_ALLOWED).",
         parameters=[AGENT_ID],
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409)},
     )
@@ -378,6 +379,8 @@ class AgentPasswordView(ApiView):
         operation_id="agents_set_password",
         tags=AGENTS,
         summary="Reset an agent's password (supervisors); revokes its login tokens",
+        description="Only an admin resets an admin's password, only a project super admin a project "
+        "super admin's (403 PERMISSION_NOT_ALLOWED).",
         parameters=[AGENT_ID],
         request=AgentPasswordRequestSerializer,
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},

@@ -300,19 +300,31 @@ def test_a_manager_may_not_grant_admin(api, callers, target, unchanged_database)
     assert error_of(response) == (403, "PERMISSION_DENIED", "PERMISSION_NOT_ALLOWED")
 
 
+@pytest.fixture
+def second_admin(customer_a):
+    """An admin of customer A that is not its last one."""
+    return make_agent(customer_a.id, username="ada-admin", permission=Permission.CUSTOMER_ADMIN)
+
+
+@pytest.mark.parametrize("route", ["password", "delete"])
 @pytest.mark.parametrize(
     ("caller", "victim"),
-    [("manager", "admin_a"), ("admin", "super_admin"), ("access_key", "super_admin")],
+    [("manager", "second_admin"), ("admin", "super_admin"), ("access_key", "super_admin")],
 )
-def test_a_password_reset_cannot_take_over_rights_the_caller_may_not_grant(
-    api, callers, request, caller, victim, unchanged_database
+def test_no_reset_or_delete_of_an_agent_whose_rights_the_caller_may_not_remove(
+    api, callers, request, route, caller, victim, unchanged_database
 ):
-    # Resetting a password without the old one hands the caller the account and its bits.
+    # A password reset hands the caller the account and its bits; a delete removes them.
     victim = request.getfixturevalue(victim)
     with unchanged_database():
-        response = call_route(api, "password", victim.id, token=callers[caller])
+        response = call_route(api, route, victim.id, token=callers[caller])
 
     assert error_of(response) == (403, "PERMISSION_DENIED", "PERMISSION_NOT_ALLOWED")
+
+
+def test_an_admin_resets_and_deletes_another_admin(api, callers, second_admin):
+    assert call_route(api, "password", second_admin.id, token=callers["admin"]).status_code == 200
+    assert call_route(api, "delete", second_admin.id, token=callers["admin"]).status_code == 200
 
 
 def test_the_last_admin_keeps_its_admin_bit_and_cannot_be_deleted(api, callers, admin_a, unchanged_database):
