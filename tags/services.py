@@ -18,9 +18,19 @@ from agents.services import (
     record_agent_events,
 )
 from tags.models import AgentTag, Tag
-from voipbin_admin.errors import AlreadyExists, NotFound
+from voipbin_admin.errors import AlreadyExists, FieldError, InvalidArgument, NotFound
 
 TAG_ALREADY_EXISTS = "TAG_ALREADY_EXISTS"
+
+
+def clean_tag_name(value: object) -> str:
+    """1-255 characters, not blank: a name of spaces cannot be told apart on a page."""
+    name = clean_text("name", value, max_length=NAME_MAX_LENGTH, required=True)
+    if not name.strip():
+        raise InvalidArgument(
+            "INVALID_NAME", "name must not be blank.", [FieldError("name", "must not be blank")]
+        )
+    return name
 
 
 def _check_name_free(customer_id: UUID, name: str, *, exclude: Tag | None = None) -> None:
@@ -41,7 +51,7 @@ def _lock_live_tag(tag: Tag) -> None:
 def tag_create(*, actor: Actor, customer_id: UUID, name: object, detail: object = "") -> Tag:
     """Create a tag; its name is unique among the customer's live tags, case-insensitively."""
     permissions.require_supervisor_of(actor, customer_id)
-    name = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
+    name = clean_tag_name(name)
     detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
     _check_name_free(customer_id, name)
     return Tag.objects.create(customer_id=customer_id, name=name, detail=detail)
@@ -53,7 +63,7 @@ def tag_update(*, actor: Actor, tag: Tag, name: object = UNSET, detail: object =
     permissions.require_supervisor_of(actor, tag.customer_id)
     changes: dict[str, str] = {}
     if name is not UNSET:
-        changes["name"] = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
+        changes["name"] = clean_tag_name(name)
     if detail is not UNSET:
         changes["detail"] = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
     _lock_live_tag(tag)

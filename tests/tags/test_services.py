@@ -40,6 +40,20 @@ def test_a_tag_needs_a_name_of_1_to_255_characters(admin_a, unchanged_database, 
     assert excinfo.value.reason == "INVALID_NAME"
 
 
+@pytest.mark.parametrize("name", [" ", "   ", "\t\n"])
+def test_a_blank_tag_name_is_refused_on_create_and_rename(admin_a, unchanged_database, name):
+    tag = tag_create(actor=admin_a, customer_id=admin_a.customer_id, name="billing")
+
+    with unchanged_database():
+        for attempt in (
+            lambda: tag_create(actor=admin_a, customer_id=admin_a.customer_id, name=name),
+            lambda: tag_update(actor=admin_a, tag=tag, name=name),
+        ):
+            with pytest.raises(InvalidArgument) as excinfo:
+                attempt()
+            assert excinfo.value.reason == "INVALID_NAME"
+
+
 def test_a_255_character_name_is_fine(admin_a):
     assert len(tag_create(actor=admin_a, customer_id=admin_a.customer_id, name="n" * 255).name) == 255
 
