@@ -6,12 +6,17 @@ nothing of A.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.db import connection
 
 from agents.models import Permission
+from tests.api_support import Api, caller_credentials
 from tests.factories import PASSWORD, make_agent, make_customer_admin
+from voipbin_admin.api import throttling
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +33,28 @@ def _plain_http_without_collectstatic(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_failed_logins_from_earlier_tests(monkeypatch):
+    """Login throttling counts failures in the cache; each test starts with none, and the
+    clock it reads stays in the middle of one window, so a test's failures never straddle two
+    fixed windows (which made throttling tests fail about once in a few hundred runs)."""
+    cache.clear()
+    mid_window = 1_800_000_030.0  # 30 s into a one-minute window
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: mid_window))
+
+
+@pytest.fixture
+def api():
+    """A client of the REST API (tests/api_support.py)."""
+    return Api()
+
+
+@pytest.fixture
+def callers(admin_a, manager_a, agent_a, admin_b):
+    """The credential of every caller the contract's tables name, by role."""
+    return caller_credentials(admin=admin_a, manager=manager_a, agent=agent_a, other_admin=admin_b)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from agents.models import AccessKey, LoginToken
@@ -21,7 +20,6 @@ from tests.api_support import (
     UNAUTHENTICATED_CALLERS,
     Api,
     access_key_for,
-    caller_credentials,
     error_of,
     token_for,
 )
@@ -41,21 +39,6 @@ ACCESS_KEY_FIELDS = [
     "tm_update",
     "tm_delete",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _no_login_throttling_left_over():
-    cache.clear()
-
-
-@pytest.fixture
-def api():
-    return Api()
-
-
-@pytest.fixture
-def callers(admin_a, manager_a, agent_a, admin_b):
-    return caller_credentials(admin=admin_a, manager=manager_a, agent=agent_a, other_admin=admin_b)
 
 
 def me(api, **kwargs):

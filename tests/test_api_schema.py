@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from django.core import signals
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -90,7 +89,6 @@ def _keep_the_tests_connection():
 @pytest.fixture
 def fuzz_data(admin_a, agent_a, admin_b, _keep_the_tests_connection):
     """Something to find: an agent, a tag and an access key of customer A (and another customer)."""
-    cache.clear()  # no login throttling left over from other tests
     access_key, _ = access_key_create(actor=None, customer_id=admin_a.customer_id, name="fuzzed")
     return {
         "agent_id": make_agent(admin_a.customer_id, username="second-agent").id,

@@ -6,22 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.cache import cache
 
 from agents import selectors
-from tests.api_support import Api, error_of, token_for
+from tests.api_support import error_of, token_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_login_throttling_left_over():
-    cache.clear()
-
-
-@pytest.fixture
-def api():
-    return Api()
 
 
 @pytest.fixture

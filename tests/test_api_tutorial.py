@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
 
 from agents.models import Agent
 from tests.api_support import Api, access_key_for
@@ -69,11 +68,6 @@ REGENERATED_AGENT_FIELDS = {
     "tm_update",
     "tm_delete",
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_login_throttling_left_over():
-    cache.clear()
 
 
 def like_curl(api: Api, method: str, path: str, token: str, *, body: str | None = None, cookie: bool = True):

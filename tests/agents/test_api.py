@@ -12,13 +12,12 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatusChange, Permission
-from tests.api_support import UNAUTHENTICATED_CALLERS, Api, caller_credentials, error_of, token_for
+from tests.api_support import UNAUTHENTICATED_CALLERS, error_of, token_for
 from tests.factories import make_agent, make_tag
 from voipbin_admin.timestamps import UNSET_TIMESTAMP, format_timestamp
 
@@ -39,21 +38,6 @@ AGENT_FIELDS = [
     "tm_delete",
 ]
 TEL = {"type": "tel", "target": "+15559876543"}
-
-
-@pytest.fixture(autouse=True)
-def _no_login_throttling_left_over():
-    cache.clear()
-
-
-@pytest.fixture
-def api():
-    return Api()
-
-
-@pytest.fixture
-def callers(admin_a, manager_a, agent_a, admin_b):
-    return caller_credentials(admin=admin_a, manager=manager_a, agent=agent_a, other_admin=admin_b)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import io
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,11 +20,6 @@ from agents import services
 from agents.models import AccessKey, Address, Agent, AgentStatus, AgentStatusChange, Permission
 from tags.models import AgentTag
 from tests.factories import PASSWORD, make_agent, make_tag
-
-
-@pytest.fixture(autouse=True)
-def _no_failed_logins_from_earlier_tests():
-    cache.clear()
 
 
 @pytest.fixture

@@ -7,29 +7,13 @@ refused caller and rejected input gets its documented error and changes nothing.
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from tags.models import Tag
-from tests.api_support import UNAUTHENTICATED_CALLERS, Api, caller_credentials, error_of
+from tests.api_support import UNAUTHENTICATED_CALLERS, error_of
 from tests.factories import make_agent, make_tag
 from voipbin_admin.timestamps import UNSET_TIMESTAMP
 
 TAG_FIELDS = ["id", "customer_id", "name", "detail", "tm_create", "tm_update", "tm_delete"]
-
-
-@pytest.fixture(autouse=True)
-def _no_login_throttling_left_over():
-    cache.clear()
-
-
-@pytest.fixture
-def api():
-    return Api()
-
-
-@pytest.fixture
-def callers(admin_a, manager_a, agent_a, admin_b):
-    return caller_credentials(admin=admin_a, manager=manager_a, agent=agent_a, other_admin=admin_b)
 
 
 @pytest.fixture
