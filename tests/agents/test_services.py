@@ -34,6 +34,7 @@ from agents.services import (
     agent_create,
     agent_delete,
     agent_regenerate_direct_hash,
+    agent_replace_addresses,
     agent_replace_tags,
     agent_set_password,
     agent_set_permission,
@@ -1105,3 +1106,83 @@ def test_a_nul_character_is_refused_not_a_database_error(admin_a, unchanged_data
         change(admin_a)
 
     assert excinfo.value.reason == reason
+
+
+# --- writes from a copy read before another change (compare-and-set on tm_update) --------------
+
+
+def _as_read(agent: Agent) -> Agent:
+    """The agent as a door reads it: annotated with its representation."""
+    return Agent.objects.with_representation().get(pk=agent.pk)
+
+
+def _last_event(agent: Agent) -> AgentEvent:
+    return AgentEvent.objects.filter(agent_id=agent.pk).order_by("-id").first()
+
+
+def test_a_status_change_from_an_unchanged_copy_records_what_a_re_read_would(admin_a, agent_a):
+    changed = agent_set_status(actor=admin_a, agent=_as_read(agent_a), status="busy", reason="call")
+
+    fresh = _as_read(agent_a)
+    assert agent_representation(changed) == agent_representation(fresh)
+    assert _last_event(agent_a).data == agent_representation(fresh)
+    assert (fresh.status, fresh.tm_update) == ("busy", fresh.tm_status)
+
+
+def test_a_status_change_from_a_stale_copy_uses_the_current_row(admin_a, agent_a):
+    stale = _as_read(agent_a)
+    agent_set_status(actor=admin_a, agent=_as_read(agent_a), status="busy")
+    agent_update(actor=admin_a, agent=_as_read(agent_a), name="Renamed meanwhile")
+
+    changed = agent_set_status(actor=admin_a, agent=stale, status="away")
+
+    history = AgentStatusChange.objects.filter(agent=agent_a).order_by("-id").first()
+    assert (history.from_status, history.to_status) == ("busy", "away")
+    assert changed.name == "Renamed meanwhile"
+    assert _last_event(agent_a).data == agent_representation(_as_read(agent_a))
+
+
+def test_a_stale_copy_already_in_the_wanted_status_records_nothing(admin_a, agent_a):
+    stale = _as_read(agent_a)  # offline
+    agent_set_status(actor=admin_a, agent=_as_read(agent_a), status="busy")
+    agent_set_status(actor=admin_a, agent=_as_read(agent_a), status="away")
+    changes_before = AgentStatusChange.objects.filter(agent=agent_a).count()
+
+    agent_set_status(actor=admin_a, agent=stale, status="away")
+
+    assert AgentStatusChange.objects.filter(agent=agent_a).count() == changes_before
+
+
+def test_an_address_replacement_from_an_unchanged_copy_records_what_a_re_read_would(admin_a, agent_a):
+    changed = agent_replace_addresses(
+        actor=admin_a, agent=_as_read(agent_a), addresses=[{"type": "tel", "target": "+1 555 987 6543"}]
+    )
+
+    fresh = _as_read(agent_a)
+    assert agent_representation(changed) == agent_representation(fresh)
+    assert _last_event(agent_a).data == agent_representation(fresh)
+    assert [a["target"] for a in agent_representation(fresh)["addresses"]] == ["+15559876543"]
+
+
+def test_an_address_replacement_from_a_stale_copy_uses_the_current_row(admin_a, agent_a):
+    stale = _as_read(agent_a)
+    agent_update(actor=admin_a, agent=_as_read(agent_a), name="Renamed meanwhile")
+
+    changed = agent_replace_addresses(
+        actor=admin_a, agent=stale, addresses=[{"type": "extension", "target": "42"}]
+    )
+
+    assert changed.name == "Renamed meanwhile"
+    assert _last_event(agent_a).data == agent_representation(_as_read(agent_a))
+    assert agent_representation(changed)["addresses"][0]["target"] == "42"
+
+
+def test_a_write_from_a_copy_of_an_agent_deleted_meanwhile_is_not_found(admin_a, agent_a, unchanged_database):
+    stale = _as_read(agent_a)
+    agent_delete(actor=admin_a, agent=_as_read(agent_a))
+
+    with unchanged_database():
+        with pytest.raises(NotFound):
+            agent_set_status(actor=admin_a, agent=stale, status="available")
+        with pytest.raises(NotFound):
+            agent_replace_addresses(actor=admin_a, agent=stale, addresses=[])
