@@ -251,7 +251,8 @@ class AgentStatusChange(models.Model):
     """One change of an agent's status: who made it, when, from what, to what and why."""
 
     id = models.BigAutoField(primary_key=True)
-    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="status_changes")
+    # Indexed by status_change_agent_idx (agent first), which serves the history too.
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="status_changes", db_index=False)
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16, choices=AgentStatus.choices)
     reason = models.CharField(max_length=255, blank=True, default="")
@@ -290,7 +291,8 @@ class AgentEvent(models.Model):
     """An event about an agent, written in the same transaction as the change it describes."""
 
     id = models.BigAutoField(primary_key=True)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # Indexed by agent_event_customer_idx (customer first).
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=32, choices=AgentEventType.choices)
     data = models.JSONField()

@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agents import permissions
-from agents.models import AccessKey, Agent, AgentStatus, AgentStatusChange, LoginToken
+from agents.models import AccessKey, Agent, AgentStatus, AgentStatusChange
 from agents.permissions import Actor
+from agents.query_expressions import agent_by_id_sql
 from agents.services import ACCESS_KEY_PREFIX, hash_secret
 from tags.models import AgentTag
 from voipbin_admin.errors import InvalidArgument, NotFound, Unauthenticated
@@ -80,12 +82,15 @@ def agent_get(
     show its addresses and tags ask `with_related`. AGENT_NOT_FOUND for a missing, deleted or
     other customer's agent."""
     agent_uuid = parse_uuid(agent_id)
-    agents = Agent.objects.with_representation()
     if with_related:
-        agents = agents.with_related().select_related("customer")
-    if not include_deleted:
-        agents = agents.live()
-    agent = agents.filter(pk=agent_uuid).first()
+        agents = Agent.objects.with_representation().with_related().select_related("customer")
+        if not include_deleted:
+            agents = agents.live()
+        agent = agents.filter(pk=agent_uuid).first()
+    else:
+        sql = agent_by_id_sql(connection.vendor, live_only=not include_deleted)
+        found = Agent.objects.raw(sql, [Agent._meta.pk.get_db_prep_value(agent_uuid, connection)])
+        agent = next(iter(found), None)
     if agent is None or not permissions.belongs_to_customer(actor, agent.customer_id):
         raise NotFound("AGENT_NOT_FOUND", "No such agent.")
     return agent
@@ -109,34 +114,35 @@ def access_key_get(*, actor: Actor, access_key_id: object) -> AccessKey:
     return access_key
 
 
+# Credentials are checked on every API request, so these two reads are written in SQL: the ORM
+# spent ~1 ms of CPU per request compiling the token query, four times the query itself
+# (README, "Performance").
+_AGENT_BY_LOGIN_TOKEN = """
+    SELECT a.* FROM agents_logintoken t JOIN agents_agent a ON a.id = t.agent_id
+    WHERE t.token_hash = %s AND t.tm_revoke IS NULL AND t.tm_expire > %s AND a.tm_delete IS NULL
+"""
+_LIVE_ACCESS_KEY = """
+    SELECT * FROM agents_accesskey WHERE token_hash = %s AND tm_expire > %s AND tm_delete IS NULL
+"""
+
+
 def credential_actor(raw: str) -> Agent | AccessKey:
     """Who a login token or access key (`vb_...`) stands for.
 
     A wrong, expired, revoked or deleted credential, or one of a deleted agent, is
     INVALID_CREDENTIALS.
     """
-    now = timezone.now()
-    invalid = Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
     if not raw:
-        raise invalid
+        raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
+    params = [hash_secret(raw), connection.ops.adapt_datetimefield_value(timezone.now())]
     if raw.startswith(ACCESS_KEY_PREFIX):
-        access_key = AccessKey.objects.live().filter(token_hash=hash_secret(raw), tm_expire__gt=now).first()
-        if access_key is None:
-            raise invalid
-        return access_key
-    token = (
-        LoginToken.objects.select_related("agent")
-        .filter(
-            token_hash=hash_secret(raw),
-            tm_revoke__isnull=True,
-            tm_expire__gt=now,
-            agent__tm_delete__isnull=True,
-        )
-        .first()
-    )
-    if token is None:
-        raise invalid
-    return token.agent
+        found = AccessKey.objects.raw(_LIVE_ACCESS_KEY, params)
+    else:
+        found = Agent.objects.raw(_AGENT_BY_LOGIN_TOKEN, params)
+    actor = next(iter(found), None)
+    if actor is None:
+        raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
+    return actor
 
 
 # --- the supervisor console ---------------------------------------------------------------------

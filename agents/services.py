@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import secrets
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -23,8 +24,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from agents import permissions
@@ -54,6 +54,7 @@ from voipbin_admin.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from voipbin_admin.timestamps import format_timestamp
 
 
 class _Unset:
@@ -289,43 +290,43 @@ def _check_not_last_admin(agent: Agent) -> None:
         raise FailedPrecondition("LAST_ADMIN", "A customer must keep at least one admin.")
 
 
-def _check_addresses_free(customer_id: UUID, addresses: Sequence[CleanAddress], agent: Agent | None) -> None:
+_ADDRESS_COLUMNS = "id, customer_id, agent_id, position, type, target, target_name, name, detail, tm_create"
+
+
+def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
+    """Insert the agent's addresses in ring order; ADDRESS_ALREADY_ASSIGNED, naming each one,
+    when another live agent of the customer holds any of them.
+
+    The database's unique constraint decides (ON CONFLICT DO NOTHING, then compare what was
+    inserted), so a check cannot race with another writer and costs no extra query. The
+    caller's transaction is rolled back by the error.
+    """
     if not addresses:
         return
-    targets = {address.target for address in addresses}
-    taken = Address.objects.filter(
-        customer_id=customer_id, tm_delete__isnull=True, target__in=targets
-    ).values_list("type", "target")
-    if agent is not None:
-        taken = taken.exclude(agent_id=agent.pk)
-    taken_keys = set(taken)
+    now = _db_value(Address, "tm_create", timezone.now())
+    customer = _db_value(Address, "customer", agent.customer_id)
+    agent_id = _db_value(Address, "agent", agent.pk)
+    values = []
+    for position, address in enumerate(addresses):
+        values += [_db_value(Address, "id", uuid.uuid4()), customer, agent_id, position, address.type]
+        values += [address.target, address.target_name, address.name, address.detail, now]
+    row = "(" + ", ".join(["%s"] * 10) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO agents_address ({_ADDRESS_COLUMNS}) VALUES {', '.join([row] * len(addresses))}"  # noqa: S608 (placeholders only)
+            " ON CONFLICT DO NOTHING RETURNING position",
+            values,
+        )
+        inserted = {position for (position,) in cursor.fetchall()}
     conflicts = [
-        FieldError(f"addresses[{index}].target", "is already assigned to another agent")
-        for index, address in enumerate(addresses)
-        if address.key in taken_keys
+        FieldError(f"addresses[{position}].target", "is already assigned to another agent")
+        for position in range(len(addresses))
+        if position not in inserted
     ]
     if conflicts:
         raise AlreadyExists(
             "ADDRESS_ALREADY_ASSIGNED", "An address is already assigned to another agent.", conflicts
         )
-
-
-def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
-    now = timezone.now()
-    Address.objects.bulk_create(
-        Address(
-            customer_id=agent.customer_id,
-            agent=agent,
-            position=position,
-            type=address.type,
-            target=address.target,
-            target_name=address.target_name,
-            name=address.name,
-            detail=address.detail,
-            tm_create=now,
-        )
-        for position, address in enumerate(addresses)
-    )
 
 
 def _write_tags(agent: Agent, tag_ids: Iterable[UUID]) -> None:
@@ -371,21 +372,72 @@ def _refreshed(agent: Agent) -> Agent:
     return Agent.objects.with_representation().get(pk=agent.pk)
 
 
-def _update_if_unchanged(agent: Agent, **changes) -> bool:
-    """Write `changes` to the agent's row only if it is still as the caller read it (same
-    `tm_update`, which every change moves, and still live).
+# The status change is the write agents and dialers make all day, so the compare-and-set writes
+# below are written in SQL: compiling them through the ORM cost more CPU than running them
+# (README, "Performance"). Each INSERT reads `{source}` so that PostgreSQL can run it as part of
+# the UPDATE's statement.
+_INSERT_STATUS_CHANGE = """
+    INSERT INTO agents_agentstatuschange
+        (agent_id, from_status, to_status, reason, changed_by_agent_id, changed_by_access_key_id, tm_create)
+    SELECT %(agent)s, %(from_status)s, %(status)s, %(reason)s, %(by_agent)s, %(by_access_key)s, %(now)s
+    {source}
+"""
+_INSERT_EVENT = """
+    INSERT INTO agents_agentevent (customer_id, agent_id, type, data, tm_create)
+    SELECT %(customer)s, %(agent)s, %(event_type)s, %(event_data)s, %(now)s {source}
+"""
 
-    The UPDATE takes the row lock itself, so the common case needs no SELECT ... FOR UPDATE
-    and no re-read; False means the caller's copy is stale or the agent was deleted meanwhile.
+
+def _write_if_unchanged(agent: Agent, *, inserts: Sequence[str], params: dict, assignments: str = "") -> bool:
+    """Apply `assignments` (and `tm_update = %(now)s`) to the agent's row only if it is still as
+    the caller read it (same `tm_update`, which every change moves, and still live), and then
+    run `inserts` (history, event). False means the caller's copy is stale or the agent was
+    deleted meanwhile, and nothing was written.
+
+    The UPDATE takes the row lock itself, so the common case needs no SELECT ... FOR UPDATE and
+    no re-read. On PostgreSQL it is one statement (the inserts as data-modifying CTEs), atomic on
+    its own; elsewhere the statements share a transaction.
     """
-    as_read = Q(tm_update=agent.tm_update) if agent.tm_update else Q(tm_update__isnull=True)
-    return bool(Agent.objects.filter(as_read, pk=agent.pk, tm_delete__isnull=True).update(**changes))
+    as_read = "tm_update = %(as_read)s" if agent.tm_update else "tm_update IS NULL"
+    set_clause = ", ".join(filter(None, [assignments, "tm_update = %(now)s"]))
+    update = f"UPDATE agents_agent SET {set_clause} WHERE id = %(agent)s AND tm_delete IS NULL AND {as_read}"  # noqa: S608 (fixed fragments)
+    params = {
+        **params,
+        "agent": _db_value(Agent, "id", agent.pk),
+        "customer": _db_value(Agent, "customer", agent.customer_id),
+        "as_read": _db_value(Agent, "tm_update", agent.tm_update),
+        "now": _db_value(Agent, "tm_update", params["now"]),
+    }
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            *side_effects, last = [insert.format(source="FROM changed") for insert in inserts]
+            ctes = "".join(f", write_{index} AS ({sql})" for index, sql in enumerate(side_effects))
+            cursor.execute(f"WITH changed AS ({update} RETURNING id){ctes} {last}", params)
+            return cursor.rowcount > 0
+        with transaction.atomic():
+            cursor.execute(update, params)
+            if cursor.rowcount == 0:
+                return False
+            for insert in inserts:
+                cursor.execute(insert.format(source=""), params)
+            return True
 
 
-def _record_event(agent: Agent, event_type: str) -> None:
-    AgentEvent.objects.create(
-        customer_id=agent.customer_id, agent_id=agent.pk, type=event_type, data=agent_representation(agent)
-    )
+def _event_params(actor: Actor, event_type: str, representation: dict) -> dict:
+    """The parameters of `_INSERT_EVENT` and `_INSERT_STATUS_CHANGE` for the acting caller."""
+    by_agent = actor.pk if isinstance(actor, Agent) else None
+    by_access_key = actor.pk if isinstance(actor, AccessKey) else None
+    return {
+        "event_type": event_type,
+        "event_data": _db_value(AgentEvent, "data", representation),
+        "by_agent": _db_value(AgentStatusChange, "changed_by_agent", by_agent),
+        "by_access_key": _db_value(AgentStatusChange, "changed_by_access_key", by_access_key),
+    }
+
+
+def _db_value(model: type[models.Model], field_name: str, value: object) -> object:
+    """`value` as the database driver takes it for that field (what the ORM does before a write)."""
+    return model._meta.get_field(field_name).get_db_prep_save(value, connection)
 
 
 def _record_and_return(agent: Agent, event_type: str) -> Agent:
@@ -476,7 +528,6 @@ def agent_create(
     if Agent.objects.live().filter(username__iexact=username).exists():
         raise AlreadyExists("AGENT_ALREADY_EXISTS", "An agent with this username already exists.")
     tag_id_list = clean_tag_ids(customer_id, list(tag_ids) if isinstance(tag_ids, tuple) else tag_ids)
-    _check_addresses_free(customer_id, clean_addrs, agent=None)
 
     now = timezone.now()
     agent = Agent(
@@ -527,28 +578,54 @@ def agent_update(
     return _record_and_return(agent, AgentEventType.UPDATED)
 
 
-@atomic_service
 def agent_set_status(*, actor: Actor, agent: Agent, status: object, reason: object = "") -> Agent:
     """Set the status and record the change (who, when, from, to, reason).
 
-    Setting the status an agent already has changes nothing and records nothing.
+    Setting the status the caller's copy already shows changes nothing, records nothing and
+    reads nothing: the copy was read during this same request, so answering it is exact as of
+    that read, even if another writer has changed the status since.
     """
     permissions.require_self_or_supervisor(actor, agent)
     status = clean_status(status)
     reason = clean_text("reason", reason, max_length=REASON_MAX_LENGTH)
+    if agent.status == status or _set_status_if_unchanged(actor, agent, status, reason):
+        return agent
+    # Not `atomic_service` as a whole: the common case above is a single statement (atomic on
+    # its own) or its own transaction, and this one is atomic.
+    return _set_status_on_locked_row(actor, agent, status, reason)
+
+
+def _set_status_if_unchanged(actor: Actor, agent: Agent, status: str, reason: str) -> bool:
+    """Change the status of the agent as the caller read it, with its history and event rows:
+    one statement on PostgreSQL. False (nothing written) when the row changed since."""
     now = timezone.now()
-    changes = {"status": status, "tm_status": now, "tm_update": now}
-    if agent.status != status and _update_if_unchanged(agent, **changes):
-        from_status = agent.status
+    representation = {**agent_representation(agent), "status": status, "tm_update": format_timestamp(now)}
+    written = _write_if_unchanged(
+        agent,
+        assignments="status = %(status)s, tm_status = %(now)s",
+        inserts=[_INSERT_STATUS_CHANGE, _INSERT_EVENT],
+        params={
+            "now": now,
+            "status": status,
+            "from_status": agent.status,
+            "reason": reason,
+            **_event_params(actor, AgentEventType.STATUS_UPDATED, representation),
+        },
+    )
+    if written:
         agent.status, agent.tm_status, agent.tm_update = status, now, now
-    else:
-        # The caller's copy is stale (or already has this status): decide on the locked row,
-        # so that `from_status` is exact when two supervisors change it at once.
-        from_status = _lock_live_agent(agent).status
-        if from_status == status:
-            return _refreshed(agent)
-        Agent.objects.filter(pk=agent.pk).update(**changes)
-        agent = _refreshed(agent)
+    return written
+
+
+@atomic_service
+def _set_status_on_locked_row(actor: Actor, agent: Agent, status: str, reason: str) -> Agent:
+    """The caller's copy is stale: decide on the locked row, so that `from_status` is exact
+    when two supervisors change it at once."""
+    from_status = _lock_live_agent(agent).status
+    if from_status == status:
+        return _refreshed(agent)
+    now = timezone.now()
+    Agent.objects.filter(pk=agent.pk).update(status=status, tm_status=now, tm_update=now)
     AgentStatusChange.objects.create(
         agent_id=agent.pk,
         from_status=from_status,
@@ -557,8 +634,7 @@ def agent_set_status(*, actor: Actor, agent: Agent, status: object, reason: obje
         tm_create=now,
         **_changed_by(actor),
     )
-    _record_event(agent, AgentEventType.STATUS_UPDATED)
-    return agent
+    return _record_and_return(agent, AgentEventType.STATUS_UPDATED)
 
 
 @atomic_service
@@ -571,22 +647,31 @@ def agent_replace_addresses(*, actor: Actor, agent: Agent, addresses: object) ->
     permissions.require_self_or_supervisor(actor, agent)
     cleaned = clean_address_list(addresses)
     now = timezone.now()
-    # Holding the agent's row lock serialises two replacements of the same agent's addresses.
-    unchanged = _update_if_unchanged(agent, tm_update=now)
+    new_addresses = [dataclasses.asdict(address) for address in cleaned]
+    representation = {
+        **agent_representation(agent),
+        "addresses": new_addresses,
+        "tm_update": format_timestamp(now),
+    }
+    # The agent's row lock (taken by the UPDATE) serialises two replacements of its addresses.
+    unchanged = _write_if_unchanged(
+        agent,
+        inserts=[_INSERT_EVENT],
+        params={"now": now, **_event_params(actor, AgentEventType.UPDATED, representation)},
+    )
     if not unchanged:
         _lock_live_agent(agent)
         Agent.objects.filter(pk=agent.pk).update(tm_update=now)
-    _check_addresses_free(agent.customer_id, cleaned, agent=agent)
     Address.objects.filter(agent_id=agent.pk, tm_delete__isnull=True).delete()
     _write_addresses(agent, cleaned)
-    if unchanged and hasattr(agent, "addresses_json"):
-        # Nothing else changed since the caller read it: its representation only needs the
-        # new addresses, without reading the agent again.
-        agent.addresses_json = json.dumps([dataclasses.asdict(address) for address in cleaned])
-        agent.tm_update = now
-    else:
-        agent = _refreshed(agent)
-    _record_event(agent, AgentEventType.UPDATED)
+    if not unchanged:
+        return _record_and_return(agent, AgentEventType.UPDATED)
+    if not hasattr(agent, "addresses_json"):
+        return _refreshed(agent)
+    # Nothing else changed since the caller read it: its representation only needs the new
+    # addresses, without reading the agent again.
+    agent.addresses_json = json.dumps(new_addresses)
+    agent.tm_update = now
     return agent
 
 

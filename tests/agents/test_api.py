@@ -685,7 +685,31 @@ def test_the_list_runs_the_same_queries_whatever_the_page_size(api, callers, cus
         assert len(response.json()["result"]) == page_size
         counts[page_size] = len(queries)
 
-    assert counts[10] == counts[100] <= 4  # credential, agents, their addresses, their tags
+    assert counts[10] == counts[100] == 2  # the credential, the page with addresses and tags
+
+
+def _data_statements(queries) -> list[str]:
+    """The statements that read or write data (savepoints apart: the test's own transaction)."""
+    return [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+# PostgreSQL runs each compare-and-set write with its history and event as one statement.
+@pytest.mark.parametrize(
+    ("route", "body", "on_postgresql", "elsewhere"),
+    [
+        ("status", {"status": "busy"}, 3, 5),  # credential, agent, the change (+ history, event)
+        ("addresses", {"addresses": [TEL, {"type": "extension", "target": "7"}]}, 5, 6),  # + delete, insert
+    ],
+)
+def test_the_hot_writes_run_a_fixed_number_of_statements(
+    api, callers, target, route, body, on_postgresql, elsewhere
+):
+    with CaptureQueriesContext(connection) as queries:
+        response = api.put(f"/v1.0/agents/{target.id}/{route}", body, token=callers["admin"])
+
+    assert response.status_code == 200
+    expected = on_postgresql if connection.vendor == "postgresql" else elsewhere
+    assert len(_data_statements(queries)) == expected, _data_statements(queries)
 
 
 # --- agent self-service (section 9) ---------------------------------------------------------------

@@ -1142,6 +1142,17 @@ def test_a_status_change_from_a_stale_copy_uses_the_current_row(admin_a, agent_a
     assert _last_event(agent_a).data == agent_representation(_as_read(agent_a))
 
 
+def test_setting_the_status_the_copy_shows_reads_and_writes_nothing(
+    admin_a, agent_a, django_assert_num_queries
+):
+    copy = _as_read(agent_a)  # offline
+
+    with django_assert_num_queries(0):
+        unchanged = agent_set_status(actor=admin_a, agent=copy, status="offline")
+
+    assert unchanged is copy
+
+
 def test_a_stale_copy_already_in_the_wanted_status_records_nothing(admin_a, agent_a):
     stale = _as_read(agent_a)  # offline
     agent_set_status(actor=admin_a, agent=_as_read(agent_a), status="busy")
