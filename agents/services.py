@@ -15,11 +15,10 @@ import hashlib
 import json
 import re
 import secrets
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -297,9 +296,9 @@ def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
     """Insert the agent's addresses in ring order; ADDRESS_ALREADY_ASSIGNED, naming each one,
     when another live agent of the customer holds any of them.
 
-    The database's unique constraint decides (ON CONFLICT DO NOTHING, then compare what was
-    inserted), so a check cannot race with another writer and costs no extra query. The
-    caller's transaction is rolled back by the error.
+    The database's unique constraint (the table's only one besides the key) decides: ON
+    CONFLICT DO NOTHING, then compare what was inserted. So no check can race with another
+    writer, and none costs a query. The caller's transaction is rolled back by the error.
     """
     if not addresses:
         return
@@ -308,9 +307,9 @@ def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
     agent_id = _db_value(Address, "agent", agent.pk)
     values = []
     for position, address in enumerate(addresses):
-        values += [_db_value(Address, "id", uuid.uuid4()), customer, agent_id, position, address.type]
+        values += [_db_value(Address, "id", uuid4()), customer, agent_id, position, address.type]
         values += [address.target, address.target_name, address.name, address.detail, now]
-    row = "(" + ", ".join(["%s"] * 10) + ")"
+    row = "(" + ", ".join(["%s"] * len(_ADDRESS_COLUMNS.split(","))) + ")"
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO agents_address ({_ADDRESS_COLUMNS}) VALUES {', '.join([row] * len(addresses))}"  # noqa: S608 (placeholders only)
