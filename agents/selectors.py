@@ -17,9 +17,9 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agents import permissions
-from agents.models import AccessKey, Agent, AgentStatus, AgentStatusChange
+from agents.models import AccessKey, Agent, AgentStatus, AgentStatusChange, LoginToken
 from agents.permissions import Actor
-from agents.query_expressions import agent_by_id_sql
+from agents.query_expressions import agent_by_id_sql, db_param
 from agents.services import ACCESS_KEY_PREFIX, hash_secret
 from tags.models import AgentTag
 from voipbin_admin.errors import InvalidArgument, NotFound, Unauthenticated
@@ -89,7 +89,7 @@ def agent_get(
         agent = agents.filter(pk=agent_uuid).first()
     else:
         sql = agent_by_id_sql(connection.vendor, live_only=not include_deleted)
-        found = Agent.objects.raw(sql, [Agent._meta.pk.get_db_prep_value(agent_uuid, connection)])
+        found = Agent.objects.raw(sql, [db_param(Agent, "id", agent_uuid)])
         agent = next(iter(found), None)
     if agent is None or not permissions.belongs_to_customer(actor, agent.customer_id):
         raise NotFound("AGENT_NOT_FOUND", "No such agent.")
@@ -134,7 +134,7 @@ def credential_actor(raw: str) -> Agent | AccessKey:
     """
     if not raw:
         raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
-    params = [hash_secret(raw), connection.ops.adapt_datetimefield_value(timezone.now())]
+    params = [hash_secret(raw), db_param(LoginToken, "tm_expire", timezone.now())]
     if raw.startswith(ACCESS_KEY_PREFIX):
         found = AccessKey.objects.raw(_LIVE_ACCESS_KEY, params)
     else:

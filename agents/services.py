@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agents import permissions
@@ -42,6 +42,7 @@ from agents.models import (
     RingMethod,
 )
 from agents.permissions import Actor
+from agents.query_expressions import db_param
 from agents.representation import agent_representation
 from voipbin_admin.errors import (
     AlreadyExists,
@@ -302,12 +303,12 @@ def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
     """
     if not addresses:
         return
-    now = _db_value(Address, "tm_create", timezone.now())
-    customer = _db_value(Address, "customer", agent.customer_id)
-    agent_id = _db_value(Address, "agent", agent.pk)
+    now = db_param(Address, "tm_create", timezone.now())
+    customer = db_param(Address, "customer", agent.customer_id)
+    agent_id = db_param(Address, "agent", agent.pk)
     values = []
     for position, address in enumerate(addresses):
-        values += [_db_value(Address, "id", uuid4()), customer, agent_id, position, address.type]
+        values += [db_param(Address, "id", uuid4()), customer, agent_id, position, address.type]
         values += [address.target, address.target_name, address.name, address.detail, now]
     row = "(" + ", ".join(["%s"] * len(_ADDRESS_COLUMNS.split(","))) + ")"
     with connection.cursor() as cursor:
@@ -402,10 +403,10 @@ def _write_if_unchanged(agent: Agent, *, inserts: Sequence[str], params: dict, a
     update = f"UPDATE agents_agent SET {set_clause} WHERE id = %(agent)s AND tm_delete IS NULL AND {as_read}"  # noqa: S608 (fixed fragments)
     params = {
         **params,
-        "agent": _db_value(Agent, "id", agent.pk),
-        "customer": _db_value(Agent, "customer", agent.customer_id),
-        "as_read": _db_value(Agent, "tm_update", agent.tm_update),
-        "now": _db_value(Agent, "tm_update", params["now"]),
+        "agent": db_param(Agent, "id", agent.pk),
+        "customer": db_param(Agent, "customer", agent.customer_id),
+        "as_read": db_param(Agent, "tm_update", agent.tm_update),
+        "now": db_param(Agent, "tm_update", params["now"]),
     }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -428,15 +429,10 @@ def _event_params(actor: Actor, event_type: str, representation: dict) -> dict:
     by_access_key = actor.pk if isinstance(actor, AccessKey) else None
     return {
         "event_type": event_type,
-        "event_data": _db_value(AgentEvent, "data", representation),
-        "by_agent": _db_value(AgentStatusChange, "changed_by_agent", by_agent),
-        "by_access_key": _db_value(AgentStatusChange, "changed_by_access_key", by_access_key),
+        "event_data": db_param(AgentEvent, "data", representation),
+        "by_agent": db_param(AgentStatusChange, "changed_by_agent", by_agent),
+        "by_access_key": db_param(AgentStatusChange, "changed_by_access_key", by_access_key),
     }
-
-
-def _db_value(model: type[models.Model], field_name: str, value: object) -> object:
-    """`value` as the database driver takes it for that field (what the ORM does before a write)."""
-    return model._meta.get_field(field_name).get_db_prep_save(value, connection)
 
 
 def _record_and_return(agent: Agent, event_type: str) -> Agent:
