@@ -81,6 +81,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     # Off by default: the check is one more round trip on every request (README, "Performance").
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        # PostgreSQL then plans a statement once per connection, after its 5th run (psycopg's
+        # threshold), instead of on every run: half of its CPU per status change (README,
+        # "Performance"). Needs server-side binding. Off behind a pooler in transaction mode that
+        # cannot keep prepared statements (PgBouncer before 1.21).
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
         "TEST_DATABASE_NAME", default="test_voipbin_admin"
     )

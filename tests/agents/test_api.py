@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -710,6 +710,55 @@ def test_the_hot_writes_run_a_fixed_number_of_statements(
     assert response.status_code == 200
     expected = on_postgresql if connection.vendor == "postgresql" else elsewhere
     assert len(_data_statements(queries)) == expected, _data_statements(queries)
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_postgresql_plans_the_hot_statements_once_per_connection(api, callers, target):
+    # Prepared statements (README, "Configuration"): psycopg prepares a statement on its 5th run.
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    for status in ["busy", "away"] * 5:
+        response = api.put(f"/v1.0/agents/{target.id}/status", {"status": status}, token=callers["admin"])
+        assert response.status_code == 200
+
+    prepared = _prepared_statements()
+
+    for hot in [
+        "FROM agents_logintoken t JOIN agents_agent a",
+        "FROM agents_agent a WHERE a.id",
+        "WITH changed AS",
+    ]:
+        assert any(hot in statement for statement in prepared), (hot, prepared)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_reads_survive_a_migration_that_adds_a_column(api, callers, target):
+    # A deploy migrates while running servers keep their connections. PostgreSQL then refuses a
+    # prepared `SELECT *` ("cached plan must not change result type"); the hot reads name their
+    # columns, as the ORM does.
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    for _ in range(6):
+        assert api.get(f"/v1.0/agents/{target.id}", token=callers["admin"]).status_code == 200
+    assert any("FROM agents_agent a WHERE a.id" in statement for statement in _prepared_statements())
+
+    migration = connections.create_connection(DEFAULT_DB_ALIAS)
+    with migration.cursor() as cursor:
+        cursor.execute("ALTER TABLE agents_agent ADD COLUMN added_by_a_later_release integer")
+    try:
+        response = api.get(f"/v1.0/agents/{target.id}", token=callers["admin"])
+    finally:
+        with migration.cursor() as cursor:
+            cursor.execute("ALTER TABLE agents_agent DROP COLUMN added_by_a_later_release")
+        migration.close()
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["id"] == str(target.id)
 
 
 # --- agent self-service (section 9) ---------------------------------------------------------------

@@ -298,6 +298,39 @@ def test_an_access_key_resolves_to_itself(admin_a):
     assert actor.customer_id == admin_a.customer_id
 
 
+def field_values(instance) -> dict:
+    """Every column's value with its Python type, as an instance loaded from the database holds it."""
+    return {
+        field.attname: (type(value), value)
+        for field in type(instance)._meta.concrete_fields
+        for value in [getattr(instance, field.attname)]
+    }
+
+
+def test_the_credential_reads_load_what_the_orm_loads(admin_a):
+    # They are written in SQL (agents.query_expressions.fetch_instance); UUIDs and timestamps
+    # must come back as the ORM gives them on every database.
+    key, key_plaintext = access_key_create(actor=admin_a, customer_id=admin_a.customer_id)
+    _agent, token = login_token_create(username=admin_a.username, password=PASSWORD)
+
+    assert field_values(credential_actor(key_plaintext)) == field_values(AccessKey.objects.get(pk=key.pk))
+    assert field_values(credential_actor(token)) == field_values(Agent.objects.get(pk=admin_a.pk))
+
+
+def test_the_one_agent_read_loads_what_the_orm_loads(admin_a):
+    tag = make_tag(admin_a.customer_id, name="billing")
+    agent = make_agent(
+        admin_a.customer_id, tag_ids=[tag.id], addresses=[{"type": "extension", "target": "7"}], detail="d"
+    )
+    agent_set_status(actor=admin_a, agent=agent, status="busy")
+
+    read = agent_get(actor=admin_a, agent_id=agent.pk)
+
+    assert field_values(read) == field_values(Agent.objects.get(pk=agent.pk))
+    assert agent_representation(read) == agent_representation(Agent.objects.get(pk=agent.pk))
+    assert agent_representation(read)["tag_ids"] == [str(tag.id)]
+
+
 def test_an_expired_access_key_is_refused(admin_a):
     key, plaintext = access_key_create(actor=admin_a, customer_id=admin_a.customer_id)
     AccessKey.objects.filter(pk=key.pk).update(tm_expire=timezone.now() - timedelta(seconds=1))
