@@ -347,7 +347,9 @@ class Command(BaseCommand):
         return out
 
     def _floor(self, customer_id, requests: int) -> Figure:
-        """The same first page from one hand-written query, built into the same JSON body."""
+        """The same first page from one hand-written query, built into the same JSON body. psycopg
+        prepares it from its 5th run, as the app's statements are (settings, DB_PREPARED_STATEMENTS),
+        and the warm-up runs 5."""
         conninfo = self._conninfo()
         figure = Figure("floor (psycopg+json)", queries=1)
         with psycopg.connect(conninfo, autocommit=True) as conn:
