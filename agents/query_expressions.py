@@ -119,7 +119,8 @@ def fetch_instance(
 
     The row is `model_columns(model, ...)` followed by one column per name in `extra`, which
     become attributes of the instance. What `Model.objects.raw()` does for one row, without its
-    per-query work of mapping column names to fields (about half the CPU of a one-row read).
+    per-query work of mapping column names to fields: a credential check took 0.22 to 0.29 ms
+    of CPU through `raw()`, 0.15 to 0.18 ms through this, 0.12 to 0.15 ms for the cursor alone.
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
