@@ -144,11 +144,9 @@ def credential_actor(raw: str) -> Agent | AccessKey:
         raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
     params = [hash_secret(raw), db_param(LoginToken, "tm_expire", timezone.now())]
     if raw.startswith(ACCESS_KEY_PREFIX):
-        actor = fetch_instance(
-            AccessKey, _LIVE_ACCESS_KEY.format(columns=model_columns(AccessKey, "k")), params
-        )
+        actor = fetch_instance(AccessKey, _LIVE_ACCESS_KEY, params)
     else:
-        actor = fetch_instance(Agent, _AGENT_BY_LOGIN_TOKEN.format(columns=model_columns(Agent, "a")), params)
+        actor = fetch_instance(Agent, _AGENT_BY_LOGIN_TOKEN, params)
     if actor is None:
         raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
     return actor
