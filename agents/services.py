@@ -344,9 +344,11 @@ def new_direct_hash() -> str:
 
 
 def _changed_by(actor: Actor) -> dict:
-    if isinstance(actor, AccessKey):
-        return {"changed_by_access_key": actor}
-    return {"changed_by_agent": actor}
+    """Who made a change, as the columns of a status change row (none for the system)."""
+    return {
+        "changed_by_agent_id": actor.pk if isinstance(actor, Agent) else None,
+        "changed_by_access_key_id": actor.pk if isinstance(actor, AccessKey) else None,
+    }
 
 
 def record_agent_events(agents: Sequence[Agent], event_type: str) -> None:
@@ -425,13 +427,14 @@ def _write_if_unchanged(agent: Agent, *, inserts: Sequence[str], params: dict, a
 
 def _event_params(actor: Actor, event_type: str, representation: dict) -> dict:
     """The parameters of `_INSERT_EVENT` and `_INSERT_STATUS_CHANGE` for the acting caller."""
-    by_agent = actor.pk if isinstance(actor, Agent) else None
-    by_access_key = actor.pk if isinstance(actor, AccessKey) else None
+    changed_by = _changed_by(actor)
     return {
         "event_type": event_type,
         "event_data": db_param(AgentEvent, "data", representation),
-        "by_agent": db_param(AgentStatusChange, "changed_by_agent", by_agent),
-        "by_access_key": db_param(AgentStatusChange, "changed_by_access_key", by_access_key),
+        "by_agent": db_param(AgentStatusChange, "changed_by_agent", changed_by["changed_by_agent_id"]),
+        "by_access_key": db_param(
+            AgentStatusChange, "changed_by_access_key", changed_by["changed_by_access_key_id"]
+        ),
     }
 
 
