@@ -95,7 +95,8 @@ def agent_by_id_sql(vendor: str, *, live_only: bool) -> str:
 
 def model_columns(model: type[Model], alias: str) -> str:
     """`alias.column, ...` for every concrete field of `model`, in the order `fetch_instance` reads."""
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
 
 
 @functools.cache
@@ -120,7 +121,7 @@ def fetch_instance(
     The row is `model_columns(model, ...)` followed by one column per name in `extra`, which
     become attributes of the instance. What `Model.objects.raw()` does for one row, without its
     per-query work of mapping column names to fields: a credential check took 0.22 to 0.29 ms
-    of CPU through `raw()`, 0.15 to 0.18 ms through this, 0.12 to 0.15 ms for the cursor alone.
+    of CPU through `raw()`, 0.14 to 0.20 ms through this, 0.12 to 0.15 ms for the cursor alone.
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
