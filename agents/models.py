@@ -12,8 +12,9 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models import Prefetch, Q
-from django.db.models.functions import Lower
 from django.utils import timezone
+
+from agents.usernames import USERNAME_MAX_LENGTH, fold_username
 
 
 class Permission:
@@ -100,7 +101,7 @@ class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):
         if isinstance(username, str) and "\x00" in username:
             # No username holds NUL, and PostgreSQL would refuse the query.
             raise self.model.DoesNotExist
-        return self.live().get(username__iexact=username)
+        return self.live().get(username_key=fold_username(username))
 
 
 class Agent(AbstractBaseUser):
@@ -108,7 +109,9 @@ class Agent(AbstractBaseUser):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="agents")
-    username = models.CharField(max_length=255)
+    username = models.CharField(max_length=USERNAME_MAX_LENGTH)
+    # The username as compared everywhere (agents/usernames.py); kept in step by save().
+    username_key = models.CharField(max_length=USERNAME_MAX_LENGTH, editable=False)
     name = models.CharField(max_length=255, blank=True, default="")
     detail = models.TextField(blank=True, default="")
     ring_method = models.CharField(max_length=16, choices=RingMethod.choices, default=RingMethod.RINGALL)
@@ -130,7 +133,7 @@ class Agent(AbstractBaseUser):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                Lower("username"),
+                fields=["username_key"],
                 condition=Q(tm_delete__isnull=True),
                 name="agent_username_live_unique",
             ),
@@ -160,6 +163,13 @@ class Agent(AbstractBaseUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def save(self, *args, **kwargs):
+        self.username_key = fold_username(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
+        super().save(*args, **kwargs)
 
     # --- what Django's auth and admin ask of a user model -------------------------------------
 

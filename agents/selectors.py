@@ -27,6 +27,7 @@ from agents.query_expressions import (
     model_columns,
 )
 from agents.services import ACCESS_KEY_PREFIX, hash_secret
+from agents.usernames import fold_username
 from tags.models import AgentTag
 from voipbin_admin.errors import InvalidArgument, NotFound, Unauthenticated
 
@@ -75,7 +76,7 @@ def agent_list(
         # newest-first index and stop after one page.
         agents = agents.filter(Exists(AgentTag.objects.filter(agent_id=OuterRef("pk"), tag_id__in=tag_ids)))
     if username:
-        agents = agents.filter(username__iexact=username)
+        agents = agents.filter(username_key=fold_username(username))
     if q:
         agents = agents.filter(Q(name__icontains=q) | Q(username__icontains=q) | Q(detail__icontains=q))
     return agents.newest_first()

@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import re
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -44,6 +43,7 @@ from agents.models import (
 from agents.permissions import Actor
 from agents.query_expressions import db_param
 from agents.representation import agent_representation
+from agents.usernames import USERNAME_RULE, fold_username, is_valid_username
 from voipbin_admin.errors import (
     AlreadyExists,
     DomainError,
@@ -69,7 +69,6 @@ NAME_MAX_LENGTH = 255
 DETAIL_MAX_LENGTH = 10_000
 PASSWORD_MAX_LENGTH = 1024
 REASON_MAX_LENGTH = 255
-_USERNAME = re.compile(r"^[^\s\x00-\x1f\x7f]{1,255}$")
 
 ACCESS_KEY_PREFIX = "vb_"
 ACCESS_KEY_MAX_LIFETIME = timedelta(days=100 * 365)
@@ -147,9 +146,10 @@ def clean_text(field: str, value: object, *, max_length: int, required: bool = F
 
 
 def clean_username(value: object) -> str:
-    if not isinstance(value, str) or not _USERNAME.match(value):
-        message = "must be 1 to 255 characters without spaces"
-        raise InvalidArgument("INVALID_USERNAME", f"username {message}.", [FieldError("username", message)])
+    if not is_valid_username(value):
+        raise InvalidArgument(
+            "INVALID_USERNAME", f"username {USERNAME_RULE}.", [FieldError("username", USERNAME_RULE)]
+        )
     return value
 
 
@@ -523,7 +523,7 @@ def agent_create(
     _check_permission_change(actor, customer_id, old=0, new=permission)
     clean_addrs = clean_address_list(list(addresses) if isinstance(addresses, tuple) else addresses)
 
-    if Agent.objects.live().filter(username__iexact=username).exists():
+    if Agent.objects.live().filter(username_key=fold_username(username)).exists():
         raise AlreadyExists("AGENT_ALREADY_EXISTS", "An agent with this username already exists.")
     tag_id_list = clean_tag_ids(customer_id, list(tag_ids) if isinstance(tag_ids, tuple) else tag_ids)
 
@@ -795,7 +795,7 @@ def agent_restore(*, actor: Actor, agent: Agent) -> Agent:
     current = Agent.objects.select_for_update().get(pk=agent.pk)
     if current.tm_delete is None:
         raise FailedPrecondition("AGENT_NOT_DELETED", "The agent is not deleted.")
-    if Agent.objects.live().filter(username__iexact=current.username).exists():
+    if Agent.objects.live().filter(username_key=current.username_key).exists():
         raise AlreadyExists("AGENT_ALREADY_EXISTS", "Another live agent now has this username.")
     now = timezone.now()
     Agent.objects.filter(pk=agent.pk).update(

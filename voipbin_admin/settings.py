@@ -5,6 +5,7 @@ read from the environment (see README, "Configuration"). With no environment at 
 runs locally on an SQLite file.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -87,8 +88,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # "Performance"). Needs server-side binding. Off behind a pooler in transaction mode that
         # cannot keep prepared statements (PgBouncer before 1.21).
         DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    # Each test run (each pytest-xdist worker too) gets a database of its own, so two runs on
+    # one server never collide; pytest-django drops it at the end.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
-        "TEST_DATABASE_NAME", default="test_voipbin_admin"
+        "TEST_DATABASE_NAME", default=f"test_voipbin_admin_{os.getpid()}"
     )
 else:
     # Give concurrent writers a moment instead of failing with "database is locked".

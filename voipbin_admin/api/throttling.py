@@ -18,6 +18,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from agents.usernames import fold_username
 from voipbin_admin.errors import ResourceExhausted
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -43,7 +44,9 @@ def _keys(request, username: object) -> list[str]:
     window = int(time.time() // period)
     keys = [f"login-failures:address:{request.META.get('REMOTE_ADDR', '')}:{window}"]
     if isinstance(username, str):
-        digest = hashlib.sha256(username.lower().encode("utf-8", "replace")).hexdigest()
+        # The folded key of the username (agents/usernames.py): every spelling that signs in to
+        # one account counts against that account.
+        digest = hashlib.sha256(fold_username(username).encode("utf-8", "replace")).hexdigest()
         keys.append(f"login-failures:username:{digest}:{window}")
     return keys
 
