@@ -4,7 +4,7 @@ Sign-in takes no customer, so a username names one live agent across all custome
 whatever its case. "Whatever its case" must mean one thing everywhere: the unique index, the
 check before a create, sign-in, the login throttle and the list filter all compare
 `username_key`, the username in NFKC with Unicode case folding applied (then NFKC again, as
-folding can undo it). Databases fold case in their own ways (PostgreSQL's `upper('\u0131')` is
+folding can undo it, and the dotless i as i). Databases fold case in their own ways (PostgreSQL's `upper('\u0131')` is
 `I` but `lower('\u0131')` is `\u0131`, the dotless i), so the key is computed here, once, and stored.
 
 A username is visible text: no whitespace anywhere, no control or format characters (a
@@ -31,8 +31,11 @@ USERNAME_RULE = (
 
 
 def fold_username(username: str) -> str:
-    """The key two spellings of one username share: NFKC, case folded, NFKC again."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+    """The key two spellings of one username share: NFKC, case folded, NFKC again, and the
+    dotless i as i (case folding keeps it apart, but it is the same letter in upper case, and
+    `x\u0131` beside `xi` is two agents that look alike)."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+    return folded.replace("\u0131", "i")
 
 
 def is_valid_username(value: object) -> bool:

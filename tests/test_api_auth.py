@@ -23,7 +23,7 @@ from tests.api_support import (
     error_of,
     token_for,
 )
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_agent
 from voipbin_admin.timestamps import UNSET_TIMESTAMP
 
 pytestmark = pytest.mark.django_db
@@ -169,6 +169,40 @@ def test_repeated_failures_from_an_address_are_throttled_for_any_username(admin_
 
     assert login_from("10.0.0.1", "alice-admin", PASSWORD).status_code == 429
     assert login_from("10.0.0.2", "alice-admin", PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("spelling", ["s\u0131ss\u0131", "\u017fissi", "SISSI", "\uff53issi"])
+def test_spellings_that_fold_to_one_username_share_its_failure_count(admin_a, settings, spelling):
+    """Each spelling that signs in to `sissi` counts against `sissi` (issue #11, item 4)."""
+    make_agent(admin_a.customer_id, username="sissi")
+    settings.LOGIN_THROTTLE_RATE = "3/min"
+    for n in range(3):
+        assert login_from(f"10.0.0.{n}", "sissi", "wrong").status_code == 401
+
+    throttled = login_from("10.0.0.99", spelling, PASSWORD)
+
+    assert error_of(throttled) == (429, "RESOURCE_EXHAUSTED", "TOO_MANY_LOGIN_FAILURES")
+
+
+@pytest.mark.parametrize("spelling", ["xi1", "XI1", "x\u01311", "X\u01311"])
+def test_sign_in_with_a_spelling_that_folds_alike_finds_the_one_agent(admin_a, spelling):
+    agent = make_agent(admin_a.customer_id, username="xi1")
+
+    response = login_from("10.0.0.1", spelling, PASSWORD)
+
+    assert response.status_code == 200
+    assert LoginToken.objects.filter(agent=agent).count() == 1
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["a\x00b", "\ud800", "x" * 100_000, "\u0130", "\ufdfa" * 300, "a-admin\n", "", " ", "\u200b"],
+    ids=["nul", "surrogate-escape", "huge", "dotted-I", "expanding", "newline", "empty", "space", "zwsp"],
+)
+def test_no_username_makes_sign_in_fail_with_a_500(admin_a, username):
+    response = login_from("10.0.0.1", username, PASSWORD)
+
+    assert response.status_code in (400, 401), response.content
 
 
 def test_successful_logins_are_not_throttled(admin_a, settings):

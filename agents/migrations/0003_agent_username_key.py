@@ -8,7 +8,8 @@ from django.db import migrations, models
 
 def _fold(username):
     # Frozen copy of agents.usernames.fold_username, as of this migration.
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+    return folded.replace("\u0131", "i")
 
 
 def fill_username_keys(apps, schema_editor):

@@ -121,6 +121,30 @@ def test_two_supervisors_creating_the_same_username_one_wins(monkeypatch):
     assert_some_loser_hit_the_database_constraint(losers)
 
 
+def test_two_creates_of_usernames_that_fold_alike_one_wins(monkeypatch):
+    """`xi1` and `x\u01311` (dotless i) are one username: PostgreSQL's LOWER() told them apart
+    while `iexact` (UPPER()) did not, so both creates won and every sign-in then failed."""
+    admin_a = make_customer_admin()
+    admin_b = make_customer_admin()
+    widen_after(monkeypatch, services, "clean_tag_ids")
+    losers = []
+
+    for round_number in range(ROUNDS):
+        results = race(
+            lambda n=round_number: agent_create(
+                actor=admin_a, customer_id=admin_a.customer_id, username=f"xi{n}", password="x"
+            ),
+            lambda n=round_number: agent_create(
+                actor=admin_b, customer_id=admin_b.customer_id, username=f"x\u0131{n}", password="x"
+            ),
+        )
+
+        losers.append(one_winner(results, AlreadyExists, "AGENT_ALREADY_EXISTS"))
+        assert Agent.objects.live().filter(username_key=f"xi{round_number}").count() == 1
+
+    assert_some_loser_hit_the_database_constraint(losers)
+
+
 def test_two_agents_taking_the_same_address_one_wins(monkeypatch):
     admin = make_customer_admin()
     first = make_agent(admin.customer_id)

@@ -12,6 +12,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents.models import (
@@ -168,7 +169,30 @@ def test_create_accepts_usernames_of_1_to_255_characters(admin_a, username):
     assert agent.username == username
 
 
-@pytest.mark.parametrize("username", ["", "x" * 256, "with space", "tab\tname", "line\nbreak", None, 42])
+@pytest.mark.parametrize(
+    "username",
+    [
+        "",
+        "x" * 256,
+        "with space",
+        "tab\tname",
+        "line\nbreak",
+        None,
+        42,
+        # Each of these looks like "a-admin" on a page (issue #11, item 2).
+        "a-admin\n",
+        "a-admin\u200b",  # zero-width space
+        "a-\u00adadmin",  # soft hyphen
+        "a-admin\u2060",  # word joiner
+        "\ufeffa-admin",  # byte order mark
+        "a-admin\u00a0",  # no-break space
+        "a-admin\u2028",  # line separator
+        "a-admin\x85",  # next line (C1 control)
+        "a-admin\ue000",  # private use
+        "a-admin\U000e0001",  # language tag (format)
+        "\ufdfa" * 15,  # 15 characters whose folded key is 270 characters long
+    ],
+)
 def test_create_refuses_a_bad_username(admin_a, unchanged_database, username):
     with unchanged_database(), pytest.raises(InvalidArgument) as excinfo:
         agent_create(actor=admin_a, customer_id=admin_a.customer_id, username=username, password="x")
@@ -185,6 +209,36 @@ def test_create_refuses_a_username_taken_in_another_customer_in_any_case(
 
     assert excinfo.value.reason == "AGENT_ALREADY_EXISTS"
     assert excinfo.value.http_status == 409
+
+
+@pytest.mark.parametrize(
+    ("taken", "spelling"),
+    [
+        ("xi1", "x\u01311"),  # dotless i: PostgreSQL's lower() keeps it, upper() makes it I
+        ("sissi", "s\u0131ss\u0131"),
+        ("sissi", "\u017fissi"),  # long s
+        ("strasse", "STRASSE"),
+        ("strasse", "stra\u00dfe"),  # sharp s folds to ss
+        ("cafe\u0301", "caf\u00e9"),  # decomposed and composed e acute
+        ("agent1", "\uff41gent1"),  # fullwidth a
+    ],
+)
+def test_every_spelling_that_folds_to_a_taken_username_is_taken(admin_a, unchanged_database, taken, spelling):
+    agent_create(actor=admin_a, customer_id=admin_a.customer_id, username=taken, password="x")
+
+    with unchanged_database(), pytest.raises(AlreadyExists) as excinfo:
+        agent_create(actor=admin_a, customer_id=admin_a.customer_id, username=spelling, password="x")
+
+    assert excinfo.value.reason == "AGENT_ALREADY_EXISTS"
+
+
+def test_the_database_refuses_two_live_agents_whose_usernames_fold_alike(admin_a):
+    """The unique index is on the folded key, so a writer that skips the service's check (or
+    loses a race past it) still cannot add a second spelling."""
+    Agent.objects.create(customer_id=admin_a.customer_id, username="xi1")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Agent.objects.create(customer_id=admin_a.customer_id, username="x\u01311")
 
 
 def test_a_deleted_agents_username_is_free_again(admin_a, agent_a):
