@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
 from agents import services
@@ -74,6 +75,8 @@ admin.site.password_change = _own_password_change
 
 #: Where a service's refusal waits for the second pass over the same POST (see changeform_view).
 _SERVICE_ERROR = "admin_service_error"
+#: Where a new access key's plaintext waits, on the request, for the page that shows it.
+_NEW_ACCESS_KEY = "admin_new_access_key"
 
 
 def adopt(obj: Model, saved: Model) -> None:
@@ -668,17 +671,29 @@ class AccessKeyAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 expire=data["expire"],
             )
             adopt(obj, access_key)
-            self.message_user(
-                request,
-                format_html(
-                    "The new access key is <code>{}</code>. Copy it now: it is not shown again.", plaintext
-                ),
-                messages.WARNING,
-            )
+            setattr(request, _NEW_ACCESS_KEY, plaintext)
             return
         changes = changed_values(form, "name", "detail")
         if changes:
             services.access_key_update(actor=request.user, access_key=obj, **changes)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new key's page, in the answer to the add POST itself.
+
+        Django would redirect and say it in a message; a message waits for the next page in a
+        cookie or in the session, where the key would sit in plain text.
+        """
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New access key",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": obj,
+            "plaintext": getattr(request, _NEW_ACCESS_KEY),
+        }
+        response = TemplateResponse(request, "admin/agents/accesskey/created.html", context)
+        add_never_cache_headers(response)
+        return response
 
     def delete_model(self, request, obj):
         services.access_key_delete(actor=request.user, access_key=obj)

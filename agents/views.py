@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
@@ -792,8 +793,10 @@ def agent_import(request: HttpRequest) -> HttpResponse:
 @admin_required
 def accesskey_list(request: HttpRequest) -> HttpResponse:
     customer_id = _customer_id(request)
+    new_key = None
     if request.method == "POST":
         form = AccessKeyCreateForm(request.POST)
+        status = 400
         if form.is_valid():
             try:
                 access_key, plaintext = services.access_key_create(
@@ -806,15 +809,15 @@ def accesskey_list(request: HttpRequest) -> HttpResponse:
             except DomainError as error:
                 add_domain_error(form, error, {"expire": "expire_days"})
             else:
-                # Shown once, on the page this redirects to; never stored in plain text.
-                request.session["new_access_key"] = {"id": str(access_key.id), "token": plaintext}
-                return redirect("console:accesskey_list")
-        status = 400
+                # Shown once, in this very answer (no redirect): a key parked in the session or
+                # in a message for the next page would sit in plain text in the session table.
+                new_key = {"id": str(access_key.id), "token": plaintext}
+                form = AccessKeyCreateForm()
+                status = 200
     else:
         form = AccessKeyCreateForm()
         status = 200
-    new_key = request.session.pop("new_access_key", None) if request.method == "GET" else None
-    return render(
+    response = render(
         request,
         "accesskeys/accesskey_list.html",
         {
@@ -826,6 +829,9 @@ def accesskey_list(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+    if new_key:
+        add_never_cache_headers(response)  # nor in the browser's cache
+    return response
 
 
 @admin_required
