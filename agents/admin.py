@@ -38,6 +38,7 @@ from agents.admin_forms import (
     AgentChangeForm,
     CustomerAddForm,
     CustomerChangeForm,
+    OperatorSignInForm,
     SetPasswordForm,
     SetStatusActionForm,
     permission_bits,
@@ -52,6 +53,7 @@ from agents.models import (
     Customer,
     Permission,
 )
+from agents.sign_in import limited_sign_in_view
 from tags.models import AgentTag, Tag
 from voipbin_admin.errors import DomainError
 
@@ -72,6 +74,9 @@ def _own_password_change(request, extra_context=None):
 
 
 admin.site.password_change = _own_password_change
+# The admin site's sign-in shares the failed-login limit of /login/ and POST /auth/login.
+admin.site.login_form = OperatorSignInForm
+admin.site.login = limited_sign_in_view(admin.site.login)
 
 #: Where a service's refusal waits for the second pass over the same POST (see changeform_view).
 _SERVICE_ERROR = "admin_service_error"

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.forms.models import BaseInlineFormSet
 
 from agents.models import AccessKey, Address, Agent, AgentStatus, Customer, Permission
+from agents.sign_in import LimitedSignInFormMixin
 from tags.models import Tag
 from voipbin_admin.errors import DomainError
 
@@ -50,6 +52,24 @@ def show_service_error(
 
 def permission_bits(permission: int) -> list[int]:
     return [bit for bit, _label in PERMISSION_CHOICES if permission & bit]
+
+
+class OperatorSignInForm(LimitedSignInFormMixin, AdminAuthenticationForm):
+    """The admin site's sign-in: the failed-login limit of every door, and a plain word when
+    the password was right but the agent is no operator."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": "Wrong username or password.",
+    }
+
+    def confirm_login_allowed(self, user):
+        if user.is_active and not user.is_staff:
+            raise forms.ValidationError(
+                "This agent may not use the admin site: it needs the project super admin permission.",
+                code="not_an_operator",
+            )
+        super().confirm_login_allowed(user)
 
 
 class PermissionBitsField(forms.TypedMultipleChoiceField):

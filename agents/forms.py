@@ -15,6 +15,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from agents.models import AddressType, Agent, AgentStatus, Permission, RingMethod
+from agents.sign_in import LimitedSignInFormMixin
 from voipbin_admin.errors import DomainError
 
 ANY = [("", "Any")]
@@ -95,8 +96,9 @@ def permission_to_roles(permission: int) -> list[str]:
     return [str(bit) for bit in bits if permission & bit]
 
 
-class SignInForm(AuthenticationForm):
-    """Django's sign-in form with labels that match the domain (agents sign in by username)."""
+class SignInForm(LimitedSignInFormMixin, AuthenticationForm):
+    """Django's sign-in form with labels that match the domain (agents sign in by username),
+    under the failed-login limit of every door."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

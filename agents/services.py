@@ -824,7 +824,8 @@ def agent_restore(*, actor: Actor, agent: Agent) -> Agent:
 
 
 def login_token_create(*, username: object, password: object) -> tuple[Agent, str]:
-    """Check the username and password and issue a login token (plaintext returned once).
+    """Check the username and password and issue a login token (plaintext returned once), for
+    the operator's tools; the doors sign in through `agents.sign_in`, which adds the limit.
 
     An unknown user, a wrong password and a deleted agent get the same answer.
     """
@@ -835,6 +836,12 @@ def login_token_create(*, username: object, password: object) -> tuple[Agent, st
     agent = AgentBackend().authenticate(None, username=username, password=password)
     if agent is None:
         raise Unauthenticated("INVALID_CREDENTIALS", "Wrong username or password.")
+    return agent, login_token_issue(agent=agent)
+
+
+def login_token_issue(*, agent: Agent) -> str:
+    """A new login token for an agent that has just proven who it is (`agents.sign_in`); the
+    plaintext is returned once, only its hash is stored."""
     plaintext = secrets.token_urlsafe(32)
     while plaintext.startswith(ACCESS_KEY_PREFIX):  # it would be looked up as an access key
         plaintext = secrets.token_urlsafe(32)
@@ -846,7 +853,7 @@ def login_token_create(*, username: object, password: object) -> tuple[Agent, st
         tm_expire=now + settings.LOGIN_TOKEN_LIFETIME,
     )
     Agent.objects.filter(pk=agent.pk).update(last_login=now)
-    return agent, plaintext
+    return plaintext
 
 
 def login_token_revoke(*, plaintext: str) -> None:

@@ -4,8 +4,9 @@ Sign-in takes no customer, so a username names one live agent across all custome
 whatever its case. "Whatever its case" must mean one thing everywhere: the unique index, the
 check before a create, sign-in, the login throttle and the list filter all compare
 `username_key`, the username in NFKC with Unicode case folding applied (then NFKC again, as
-folding can undo it, and the dotless i as i). Databases fold case in their own ways (PostgreSQL's `upper('\u0131')` is
-`I` but `lower('\u0131')` is `\u0131`, the dotless i), so the key is computed here, once, and stored.
+folding can undo it, and the dotless i as i). Databases fold case in their own ways
+(PostgreSQL's `upper('\u0131')` is `I` but `lower('\u0131')` is `\u0131`, the dotless i), so
+the key is computed here, once, and stored.
 
 A username is visible text: no whitespace anywhere, no control or format characters (a
 trailing newline, a zero-width space, a soft hyphen, a BOM would make two agents look the

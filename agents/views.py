@@ -28,6 +28,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
@@ -52,9 +53,9 @@ from agents.forms import (
     permission_to_roles,
 )
 from agents.models import Agent, AgentStatus, Permission
+from agents.sign_in import limited_sign_in_view
 from agents.templatetags.console import format_duration
 from tags.selectors import tag_list, tag_list_with_agent_counts
-from voipbin_admin.api.throttling import LoginThrottled, check_login_allowed, record_login_failure
 from voipbin_admin.errors import DomainError, InvalidArgument, NotFound
 
 _URL_PLACEHOLDER = UUID(int=0)
@@ -175,20 +176,9 @@ class SignInView(auth_views.LoginView):
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
-    def post(self, request, *args, **kwargs):
-        try:
-            check_login_allowed(request, request.POST.get("username", ""))
-        except LoginThrottled as error:
-            form = self.get_form()
-            form.add_error(None, error.message)
-            response = self.render_to_response(self.get_context_data(form=form), status=429)
-            response["Retry-After"] = str(error.retry_after)
-            return response
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        record_login_failure(self.request, self.request.POST.get("username", ""))
-        return super().form_invalid(form)
+    @method_decorator(limited_sign_in_view)
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
 
 
 class SignOutView(auth_views.LogoutView):

@@ -64,3 +64,14 @@ class FailedPrecondition(DomainError):
 class ResourceExhausted(DomainError):
     status = "RESOURCE_EXHAUSTED"
     http_status = 429
+
+
+class Unavailable(DomainError):
+    """A dependency the rule needs is down (the login throttle's cache): fail closed, retry soon."""
+
+    status = "UNAVAILABLE"
+    http_status = 503
+
+    def __init__(self, reason: str, message: str, *, retry_after: int):
+        super().__init__(reason, message)
+        self.retry_after = retry_after

@@ -34,10 +34,16 @@ from agents.api.serializers import (
 )
 from agents.models import AccessKey, Agent, AgentStatus, Permission, RingMethod
 from agents.representation import access_key_representation, agent_representation, agent_representations
+from agents.sign_in import authenticate_agent
 from voipbin_admin.api.authentication import TOKEN_COOKIE
 from voipbin_admin.api.pagination import page_request, paginate, represent_each
-from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, BODY_ERRORS, EMPTY_OBJECT, error_responses
-from voipbin_admin.api.throttling import check_login_allowed, record_login_failure
+from voipbin_admin.api.schema import (
+    AUTHENTICATED_ERRORS,
+    BODY_ERRORS,
+    EMPTY_OBJECT,
+    LoginErrorSerializer,
+    error_responses,
+)
 from voipbin_admin.api.views import ApiView, json_body, provided
 from voipbin_admin.errors import PermissionDenied, Unauthenticated
 from voipbin_admin.timestamps import format_timestamp
@@ -150,18 +156,18 @@ class LoginView(ApiView):
         description="Also sets the cookie `token` (HttpOnly, SameSite=Strict, Secure over HTTPS). "
         "Repeated failures per username or per client address are answered 429.",
         request=LoginRequestSerializer,
-        responses={200: LoginResponseSerializer, **error_responses(400, 401, *BODY_ERRORS, 429)},
+        responses={
+            200: LoginResponseSerializer,
+            **error_responses(400, 401, *BODY_ERRORS, 429, 503, envelope=LoginErrorSerializer),
+        },
         auth=[],
     )
     def post(self, request):
         body = json_body(request)
-        username = body.get("username")
-        check_login_allowed(request, username)
-        try:
-            agent, token = services.login_token_create(username=username, password=body.get("password"))
-        except Unauthenticated:
-            record_login_failure(request, username)
-            raise
+        agent = authenticate_agent(request, username=body.get("username"), password=body.get("password"))
+        if agent is None:
+            raise Unauthenticated("INVALID_CREDENTIALS", "Wrong username or password.")
+        token = services.login_token_issue(agent=agent)
         response = Response({"username": agent.username, "token": token})
         response.set_cookie(
             TOKEN_COOKIE,
@@ -171,6 +177,14 @@ class LoginView(ApiView):
             samesite="Strict",
             secure=request.is_secure(),
         )
+        return response
+
+    def handle_exception(self, exc):
+        """The envelope, and its message at the top level too: the Go SDK generated from
+        VoIPbin's spec decodes login errors as `{"message": string}`."""
+        response = super().handle_exception(exc)
+        if isinstance(response.data, dict) and "error" in response.data:
+            response.data["message"] = response.data["error"]["message"]
         return response
 
 

@@ -613,6 +613,7 @@ def test_paging_through_1000_agents_with_one_tm_create_returns_each_once(api, ca
         Agent(
             customer=customer_a,
             username=f"bulk-{n}",
+            username_key=f"bulk-{n}",  # bulk_create skips save(), which keeps it
             password="!",
             tm_create=same_moment,
             tm_status=same_moment,
@@ -633,7 +634,14 @@ def test_paging_through_1000_agents_with_one_tm_create_returns_each_once(api, ca
 def test_page_size_is_capped_at_100(api, callers, customer_a, page_size):
     now = timezone.now()
     Agent.objects.bulk_create(
-        Agent(customer=customer_a, username=f"bulk-{n}", password="!", tm_create=now, tm_status=now)
+        Agent(
+            customer=customer_a,
+            username=f"bulk-{n}",
+            username_key=f"bulk-{n}",
+            password="!",
+            tm_create=now,
+            tm_status=now,
+        )
         for n in range(101)
     )
 

@@ -302,6 +302,7 @@ def _bulk_agents(customer_id, count, prefix="bulk"):
         Agent(
             customer_id=customer_id,
             username=f"{prefix}-{i:04d}",
+            username_key=f"{prefix}-{i:04d}",  # bulk_create skips save(), which keeps it
             name=f"Bulk Agent {i}",
             status=AgentStatus.values[i % 5],
             tm_status=now,

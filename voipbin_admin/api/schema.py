@@ -50,6 +50,7 @@ ERROR_STATUSES = [
     "RESOURCE_EXHAUSTED",
     "UNIMPLEMENTED",
     "INTERNAL",
+    "UNAVAILABLE",
 ]
 
 
@@ -70,6 +71,13 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     error = ErrorSerializer()
 
 
+class LoginErrorSerializer(ErrorEnvelopeSerializer):
+    message = serializers.CharField(
+        help_text="The envelope's message again, at the top level, for clients that decode "
+        'login errors as `{"message": string}`.'
+    )
+
+
 EMPTY_OBJECT = OpenApiResponse(
     response={"type": "object", "additionalProperties": False}, description="An empty JSON object."
 )
@@ -85,6 +93,8 @@ _ERROR_DESCRIPTIONS = {
     413: "INVALID_ARGUMENT: the body is too large.",
     415: "INVALID_ARGUMENT: the body is not `application/json`.",
     429: "RESOURCE_EXHAUSTED: too many failed logins; retry after `Retry-After` seconds.",
+    503: "UNAVAILABLE: sign-in cannot check its failed-login limit for a moment (its cache is "
+    "unreachable); retry after `Retry-After` seconds.",
 }
 
 # Every route that takes a credential can answer these.
@@ -93,11 +103,8 @@ AUTHENTICATED_ERRORS = (401, 403)
 BODY_ERRORS = (413, 415)
 
 
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    return {
-        code: OpenApiResponse(response=ErrorEnvelopeSerializer, description=_ERROR_DESCRIPTIONS[code])
-        for code in codes
-    }
+def error_responses(*codes: int, envelope=ErrorEnvelopeSerializer) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(response=envelope, description=_ERROR_DESCRIPTIONS[code]) for code in codes}
 
 
 class CredentialAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -133,7 +140,7 @@ _HEADERS = {
         "schema": {"type": "integer", "minimum": 1},
     },
 }
-_HEADERS_BY_STATUS = {"429": ["Retry-After"]}
+_HEADERS_BY_STATUS = {"429": ["Retry-After"], "503": ["Retry-After"]}
 
 
 def add_overview_and_headers(result, generator, request, public):

@@ -12,14 +12,18 @@ until the window ends; `Retry-After` says how many seconds that is.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from agents.usernames import fold_username
-from voipbin_admin.errors import ResourceExhausted
+from voipbin_admin.errors import ResourceExhausted, Unavailable
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -51,10 +55,35 @@ def _keys(request, username: object) -> list[str]:
     return keys
 
 
+class SignInUnavailable(Unavailable):
+    def __init__(self):
+        super().__init__(
+            "SIGN_IN_UNAVAILABLE",
+            f"Sign-in is unavailable for a moment. Try again in {UNAVAILABLE_RETRY_AFTER} seconds.",
+            retry_after=UNAVAILABLE_RETRY_AFTER,
+        )
+
+
+#: Seconds a client is asked to wait while the cache that holds the counters is unreachable.
+UNAVAILABLE_RETRY_AFTER = 5
+#: What the cache backends raise when their server is down (Redis; memcached and file caches
+#: raise OSError subclasses).
+_CACHE_DOWN = (RedisError, OSError)
+
+
 def check_login_allowed(request, username: object) -> None:
-    """Raise LoginThrottled when this username or address failed too often in this window."""
+    """Raise LoginThrottled when this username or address failed too often in this window.
+
+    Without its counters the limit cannot be kept, so a cache outage refuses sign-in
+    (SignInUnavailable, 503) rather than letting guesses through; it passes as soon as the
+    cache answers again.
+    """
     limit, period = parse_rate(settings.LOGIN_THROTTLE_RATE)
-    counts = cache.get_many(_keys(request, username))
+    try:
+        counts = cache.get_many(_keys(request, username))
+    except _CACHE_DOWN as exc:
+        logger.warning("Sign-in refused: the login throttle's cache is unreachable (%s)", exc)
+        raise SignInUnavailable from exc
     if any(count >= limit for count in counts.values()):
         retry_after = max(1, math.ceil(period - time.time() % period))
         raise LoginThrottled(retry_after)
@@ -62,9 +91,13 @@ def check_login_allowed(request, username: object) -> None:
 
 def record_login_failure(request, username: object) -> None:
     _, period = parse_rate(settings.LOGIN_THROTTLE_RATE)
-    for key in _keys(request, username):
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            cache.incr(key)
-        except ValueError:  # the window ended between add() and incr()
-            cache.set(key, 1, timeout=period + 1)
+    try:
+        for key in _keys(request, username):
+            cache.add(key, 0, timeout=period + 1)
+            try:
+                cache.incr(key)
+            except ValueError:  # the window ended between add() and incr()
+                cache.set(key, 1, timeout=period + 1)
+    except _CACHE_DOWN as exc:
+        logger.warning("A failed sign-in was not counted: the cache is unreachable (%s)", exc)
+        raise SignInUnavailable from exc

@@ -43,6 +43,7 @@ from django.urls import NoReverseMatch, reverse
 
 from agents.models import Agent, Customer, LoginToken
 from agents.services import login_token_create
+from agents.usernames import fold_username
 from tags.models import Tag
 from voipbin_admin.timestamps import format_timestamp
 
@@ -183,6 +184,7 @@ class Command(BaseCommand):
                     agent_id,
                     customer_id,
                     username,
+                    fold_username(username),
                     f"Agent {index}-{number}",
                     "",
                     "ringall",
@@ -204,7 +206,8 @@ class Command(BaseCommand):
             links.extend((agent_id, tag_id) for tag_id in rng.sample(tag_ids, 3))
             history.append((agent_id, "", status, "seeded", created))
         with cursor.copy(
-            "COPY agents_agent (id, customer_id, username, name, detail, ring_method, status, tm_status,"
+            "COPY agents_agent (id, customer_id, username, username_key, name, detail, ring_method, status,"
+            " tm_status,"
             " permission, direct_hash, tm_create, password) FROM STDIN"
         ) as copy:
             for row in agents:
