@@ -211,9 +211,32 @@ CORS_URLS_REGEX = r"^/(v1\.0/|auth/).*$"
 CORS_ALLOW_HEADERS = [*corsheaders_default_headers, "x-request-id"]
 CORS_EXPOSE_HEADERS = ["X-Request-Id", "Retry-After"]
 
+# Every handler redacts credentials (`?token=`, `?accesskey=`, Bearer values) from what it
+# writes (voipbin_admin.log_redaction). Django's own handlers are replaced: its `django`
+# handlers would print (DEBUG) or mail (ADMINS) records unredacted, and `django.server` prints
+# runserver's request lines.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_credentials": {"()": "voipbin_admin.log_redaction.RedactCredentials"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_credentials"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_credentials"],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
