@@ -84,7 +84,9 @@ def agent_page(request, *, customer_id) -> dict:
     """One page of the customer's live agents with the list filters of contract section 6."""
     page = page_request(request)
     params = request.query_params
-    status = params.get("status") or None
+    # Present means one status, as `tag_ids` present means at least one id: an empty value is
+    # 400 INVALID_STATUS, not "any status" (leave the parameter out for that).
+    status = params.get("status")
     if status is not None:
         services.clean_status(status)
     tag_ids = params.get("tag_ids")
