@@ -870,12 +870,9 @@ def _clean_expire(expire: object) -> timedelta:
     if expire is None:
         return settings.ACCESS_KEY_DEFAULT_LIFETIME
     minimum = int(settings.ACCESS_KEY_MIN_LIFETIME.total_seconds())
-    if (
-        not isinstance(expire, int)
-        or isinstance(expire, bool)
-        or not minimum <= expire <= ACCESS_KEY_MAX_LIFETIME.total_seconds()
-    ):
-        message = f"must be a lifetime in seconds, at least {minimum}"
+    maximum = int(ACCESS_KEY_MAX_LIFETIME.total_seconds())
+    if not isinstance(expire, int) or isinstance(expire, bool) or not minimum <= expire <= maximum:
+        message = f"must be a whole number of seconds between {minimum} and {maximum}"
         raise InvalidArgument("INVALID_EXPIRE", f"expire {message}.", [FieldError("expire", message)])
     return timedelta(seconds=expire)
 
