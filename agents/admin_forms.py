@@ -295,7 +295,7 @@ class AccessKeyAddForm(ServiceModelForm):
     expire = forms.IntegerField(
         required=False,
         label="Lifetime (seconds)",
-        help_text="At least 86400 (one day); blank for the default lifetime.",
+        help_text="86400 (one day) to 3153600000 (100 years); blank for the default lifetime.",
     )
 
     class Meta:

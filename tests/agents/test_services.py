@@ -1024,6 +1024,22 @@ def test_access_key_refuses_a_lifetime_under_a_day_or_not_an_integer(admin_a, un
     assert excinfo.value.details[0].field == "expire"
 
 
+@pytest.mark.parametrize("expire", [86399, 3_153_600_001])
+def test_a_refused_access_key_lifetime_names_both_bounds(admin_a, expire):
+    with pytest.raises(InvalidArgument) as excinfo:
+        access_key_create(actor=admin_a, customer_id=admin_a.customer_id, expire=expire)
+
+    rule = "must be a whole number of seconds between 86400 and 3153600000"
+    assert excinfo.value.message == f"expire {rule}."
+    assert excinfo.value.details[0].message == rule
+
+
+def test_an_access_key_may_live_100_years(admin_a):
+    access_key, _ = access_key_create(actor=admin_a, customer_id=admin_a.customer_id, expire=3_153_600_000)
+
+    assert access_key.tm_expire - access_key.tm_create == timedelta(days=100 * 365)
+
+
 @pytest.mark.parametrize("persona", ["manager_a", "agent_a", "admin_b"])
 def test_only_the_customers_admins_create_access_keys(request, customer_a, unchanged_database, persona):
     actor = request.getfixturevalue(persona)
