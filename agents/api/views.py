@@ -36,7 +36,7 @@ from agents.models import AccessKey, Agent, AgentStatus, Permission, RingMethod
 from agents.representation import access_key_representation, agent_representation, agent_representations
 from agents.sign_in import authenticate_agent
 from voipbin_admin.api.authentication import TOKEN_COOKIE
-from voipbin_admin.api.pagination import page_request, paginate, represent_each
+from voipbin_admin.api.pagination import MAX_PAGE_SIZE, page_request, paginate, represent_each
 from voipbin_admin.api.schema import (
     AUTHENTICATED_ERRORS,
     BODY_ERRORS,
@@ -54,8 +54,9 @@ ACCESS_KEY_ID = OpenApiParameter("access_key_id", OpenApiTypes.UUID, OpenApiPara
 PAGE_PARAMETERS = [
     OpenApiParameter(
         "page_size",
-        {"type": "integer", "minimum": 1},
-        description="1-100, default 100; larger values are capped at 100.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+        description=f"1-{MAX_PAGE_SIZE}, default {MAX_PAGE_SIZE}; larger values are capped at "
+        f"{MAX_PAGE_SIZE}.",
     ),
     OpenApiParameter(
         "page_token",
@@ -64,11 +65,24 @@ PAGE_PARAMETERS = [
     ),
 ]
 AGENT_FILTERS = [
-    OpenApiParameter("status", OpenApiTypes.STR, enum=AgentStatus.values, description="Only this status."),
+    OpenApiParameter(
+        "status",
+        OpenApiTypes.STR,
+        enum=AgentStatus.values,
+        description="Only this status; an empty value is refused (leave it out for every status).",
+    ),
     OpenApiParameter(
         "tag_ids",
-        OpenApiTypes.STR,
-        description="Comma-separated tag ids (up to 100): agents having any of them.",
+        {
+            "type": "array",
+            "items": {"type": "string", "format": "uuid"},
+            "minItems": 1,
+            "maxItems": selectors.MAX_TAG_FILTER_IDS,
+        },
+        style="form",
+        explode=False,
+        description=f"Comma-separated tag ids (1 to {selectors.MAX_TAG_FILTER_IDS}): agents having any "
+        "of them. Present but empty is refused.",
     ),
     OpenApiParameter("username", OpenApiTypes.STR, description="Exactly this username (any case)."),
     OpenApiParameter("q", OpenApiTypes.STR, description="Case-insensitive match on name, username, detail."),

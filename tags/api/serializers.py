@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from agents.api.serializers import TimestampField
+from agents.api.serializers import NO_NUL, NOT_BLANK, TimestampField
 from agents.services import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH
 
 
@@ -27,17 +27,27 @@ class TagPageSerializer(serializers.Serializer):
     next_page_token = serializers.CharField(allow_blank=True, help_text="Empty when `result` is empty.")
 
 
+def _name_field(**kwargs):
+    return serializers.CharField(
+        min_length=1,
+        max_length=NAME_MAX_LENGTH,
+        validators=[NOT_BLANK],
+        help_text="Unique among the customer's live tags (case-insensitive); not only spaces.",
+        **kwargs,
+    )
+
+
+def _detail_field():
+    return serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=DETAIL_MAX_LENGTH, validators=[NO_NUL]
+    )
+
+
 class TagCreateRequestSerializer(serializers.Serializer):
-    name = serializers.CharField(
-        max_length=NAME_MAX_LENGTH, help_text="Unique among the customer's live tags (case-insensitive)."
-    )
-    detail = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=DETAIL_MAX_LENGTH
-    )
+    name = _name_field()
+    detail = _detail_field()
 
 
 class TagUpdateRequestSerializer(serializers.Serializer):
-    name = serializers.CharField(required=False, max_length=NAME_MAX_LENGTH)
-    detail = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=DETAIL_MAX_LENGTH
-    )
+    name = _name_field(required=False, allow_null=True)
+    detail = _detail_field()
