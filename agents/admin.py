@@ -597,11 +597,16 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
             raise Http404("No such agent.")
         if not self.has_change_permission(request, agent):
             raise PermissionDenied
-        form = SetPasswordForm(request.POST if request.method == "POST" else None)
+        form = SetPasswordForm(
+            request.POST if request.method == "POST" else None, own=agent.pk == request.user.pk
+        )
         if form.is_bound and form.is_valid():
             try:
                 updated = services.agent_set_password(
-                    actor=request.user, agent=agent, password=form.cleaned_data["password1"]
+                    actor=request.user,
+                    agent=agent,
+                    password=form.cleaned_data["password1"],
+                    old_password=form.cleaned_data.get("old_password"),
                 )
             except DomainError as error:
                 show_service_error(form, error, field_names={"password": "password1"})

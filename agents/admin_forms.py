@@ -137,7 +137,21 @@ class PasswordPairForm(forms.Form):
 
 
 class SetPasswordForm(PasswordPairForm):
-    """The admin's "set password" page; `agent_set_password` checks the password policy."""
+    """The admin's "set password" page; `agent_set_password` checks the password policy, and
+    asks an operator setting its own password for the current one."""
+
+    old_password = forms.CharField(
+        strip=False,
+        label="Current password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, own: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if own:
+            self.order_fields(["old_password"])
+        else:
+            del self.fields["old_password"]
 
 
 # --- agents --------------------------------------------------------------------------------------

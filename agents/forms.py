@@ -14,6 +14,7 @@ from uuid import UUID
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from agents import permissions
 from agents.models import AddressType, Agent, AgentStatus, Permission, RingMethod
 from agents.sign_in import LimitedSignInFormMixin
 from voipbin_admin.errors import DomainError
@@ -218,23 +219,40 @@ class PermissionForm(forms.Form):
         required=False, choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, label="Permission"
     )
 
-    def __init__(self, *args, actor: Agent, **kwargs):
+    def __init__(self, *args, actor: Agent, customer_id, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["roles"].choices = role_choices_for(actor)
+        offered = permissions.permission_bits_offered(actor, customer_id)
+        self.fields["roles"].choices = [
+            (value, label) for value, label in [*ROLE_CHOICES, SUPER_ADMIN_CHOICE] if int(value) & offered
+        ]
 
     def permission(self, *, previous: int, actor: Agent) -> int:
-        """The new bitmask; a bit the actor is not offered (super admin) keeps its value."""
+        """The new bitmask; a bit the actor is not offered (`permissions.permission_bits_offered`)
+        keeps its value."""
         offered = roles_to_permission([value for value, _label in self.fields["roles"].choices])
         return (previous & ~offered) | roles_to_permission(self.cleaned_data["roles"])
 
 
 class PasswordResetForm(forms.Form):
+    """A new password twice; for one's own password also the current one (the service asks
+    for it: a stolen session must not become the account for good)."""
+
+    old_password = forms.CharField(
+        strip=False,
+        label="Current password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     password = forms.CharField(
         strip=False, label="New password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
     password_again = forms.CharField(
         strip=False, label="Repeat it", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
+
+    def __init__(self, *args, own: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not own:
+            del self.fields["old_password"]
 
     def clean(self):
         data = super().clean()

@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agents.models import AccessKey, Agent
+from agents.permissions import SYSTEM
 from agents.services import access_key_create, login_token_create
 from tests.factories import PASSWORD
 
@@ -85,7 +86,7 @@ def token_for(agent: Agent) -> str:
 
 
 def access_key_for(customer_id, *, expired: bool = False) -> str:
-    access_key, plaintext = access_key_create(actor=None, customer_id=customer_id, name="test key")
+    access_key, plaintext = access_key_create(actor=SYSTEM, customer_id=customer_id, name="test key")
     if expired:
         AccessKey.objects.filter(pk=access_key.pk).update(tm_expire=timezone.now() - timedelta(seconds=1))
     return plaintext

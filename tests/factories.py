@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from agents.models import Agent, Permission
+from agents.permissions import SYSTEM
 from agents.services import agent_create, customer_create_with_admin
 from tags.models import Tag
 from tags.services import tag_create
@@ -28,7 +29,7 @@ def make_agent(
     customer_id, *, permission: int = Permission.CUSTOMER_AGENT, username: str | None = None, **fields
 ) -> Agent:
     return agent_create(
-        actor=None,
+        actor=SYSTEM,
         customer_id=customer_id,
         username=username or unique("agent"),
         password=fields.pop("password", PASSWORD),
@@ -38,4 +39,4 @@ def make_agent(
 
 
 def make_tag(customer_id, *, name: str | None = None, detail: str = "") -> Tag:
-    return tag_create(actor=None, customer_id=customer_id, name=name or unique("tag"), detail=detail)
+    return tag_create(actor=SYSTEM, customer_id=customer_id, name=name or unique("tag"), detail=detail)

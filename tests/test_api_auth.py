@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from agents.models import AccessKey, LoginToken
+from agents.permissions import SYSTEM
 from agents.services import agent_delete
 from tests.api_support import (
     BAD_TOKEN,
@@ -121,7 +122,7 @@ def test_login_without_both_fields_is_400(api, admin_a, body, expected, unchange
 def test_wrong_password_unknown_user_and_deleted_agent_get_the_same_401(
     api, admin_a, agent_a, unchanged_database
 ):
-    agent_delete(actor=None, agent=agent_a)
+    agent_delete(actor=SYSTEM, agent=agent_a)
 
     with unchanged_database():
         answers = [
@@ -345,7 +346,7 @@ def test_expired_revoked_and_deleted_agents_tokens_are_invalid(api, admin_a, age
         tm_expire=timezone.now() - timedelta(seconds=1)
     )
     api.post("/auth/logout", token=revoked)
-    agent_delete(actor=None, agent=agent_a)
+    agent_delete(actor=SYSTEM, agent=agent_a)
 
     for token in (expired, revoked, of_deleted):
         assert error_of(me(api, token=token)) == (401, "UNAUTHENTICATED", "INVALID_CREDENTIALS")

@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from agents.permissions import SYSTEM
 from agents.services import access_key_create
 from agents.usernames import is_valid_username
 from tests.api_support import Api, token_for
@@ -185,7 +186,7 @@ def _keep_the_tests_connection():
 @pytest.fixture
 def fuzz_data(admin_a, agent_a, admin_b, _keep_the_tests_connection):
     """Something to find: an agent, a tag and an access key of customer A (and another customer)."""
-    access_key, _ = access_key_create(actor=None, customer_id=admin_a.customer_id, name="fuzzed")
+    access_key, _ = access_key_create(actor=SYSTEM, customer_id=admin_a.customer_id, name="fuzzed")
     return {
         "agent_id": make_agent(admin_a.customer_id, username="second-agent").id,
         "tag_id": make_tag(admin_a.customer_id, name="support").id,

@@ -28,6 +28,7 @@ from agents.models import (
     LoginToken,
     Permission,
 )
+from agents.permissions import SYSTEM
 from tags.models import Tag
 from tags.services import tag_delete
 from tests.factories import PASSWORD, make_agent, make_customer_admin, make_tag
@@ -100,7 +101,7 @@ def tag_a(customer_a):
 
 @pytest.fixture
 def access_key_a(customer_a):
-    access_key, _plaintext = services.access_key_create(actor=None, customer_id=customer_a.id, name="crm")
+    access_key, _plaintext = services.access_key_create(actor=SYSTEM, customer_id=customer_a.id, name="crm")
     return access_key
 
 
@@ -143,7 +144,7 @@ def test_agents_without_the_super_admin_bit_are_refused(client, request, persona
 def test_a_deleted_super_admin_is_refused(client, customer_a):
     operator = make_agent(customer_a.id, username="old-operator", permission=Permission.PROJECT_SUPER_ADMIN)
     client.force_login(operator)
-    services.agent_delete(actor=None, agent=operator)
+    services.agent_delete(actor=SYSTEM, agent=operator)
 
     assert client.get(reverse("admin:index")).status_code == 302
     client.logout()
@@ -162,9 +163,9 @@ def test_every_registered_model_is_covered_by_these_tests():
 @pytest.fixture
 def some_of_everything(customer_a, agent_a, tag_a, access_key_a, super_admin):
     services.agent_replace_addresses(
-        actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "101"}]
+        actor=SYSTEM, agent=agent_a, addresses=[{"type": "extension", "target": "101"}]
     )
-    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag_a.id])
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[tag_a.id])
     services.agent_set_status(actor=super_admin, agent=agent_a, status="away", reason="lunch")
     return {
         Customer: customer_a,
@@ -191,11 +192,11 @@ def test_changelist_search_add_and_change_pages_load(operator, some_of_everythin
 
 def test_searching_agents_by_username_name_and_address(operator, customer_a, agent_a, manager_a):
     services.agent_replace_addresses(
-        actor=None,
+        actor=SYSTEM,
         agent=agent_a,
         addresses=[{"type": "tel", "target": "+15559876543"}, {"type": "tel", "target": "+15559876544"}],
     )
-    services.agent_update(actor=None, agent=manager_a, name="Maria Supervisor")
+    services.agent_update(actor=SYSTEM, agent=manager_a, name="Maria Supervisor")
 
     def found(term):
         response = operator.get(admin_url(Agent, "changelist"), {"q": term})
@@ -208,11 +209,11 @@ def test_searching_agents_by_username_name_and_address(operator, customer_a, age
 
 
 def test_agent_list_filters(operator, customer_a, admin_b, agent_a, manager_a, tag_a):
-    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag_a.id])
-    services.agent_set_status(actor=None, agent=manager_a, status="available")
-    services.agent_update(actor=None, agent=manager_a, ring_method="linear")
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[tag_a.id])
+    services.agent_set_status(actor=SYSTEM, agent=manager_a, status="available")
+    services.agent_update(actor=SYSTEM, agent=manager_a, ring_method="linear")
     gone = make_agent(customer_a.id, username="gone")
-    services.agent_delete(actor=None, agent=gone)
+    services.agent_delete(actor=SYSTEM, agent=gone)
 
     def listed(**filters):
         response = operator.get(admin_url(Agent, "changelist"), filters)
@@ -235,10 +236,10 @@ def add_rows(customer, count: int) -> None:
         tag = make_tag(customer.id)
         agent = make_agent(customer.id, tag_ids=[tag.id])
         services.agent_replace_addresses(
-            actor=None, agent=agent, addresses=[{"type": "extension", "target": str(agent.pk.int)[:15]}]
+            actor=SYSTEM, agent=agent, addresses=[{"type": "extension", "target": str(agent.pk.int)[:15]}]
         )
-        services.agent_set_status(actor=None, agent=agent, status="available")
-        services.access_key_create(actor=None, customer_id=customer.id)
+        services.agent_set_status(actor=SYSTEM, agent=agent, status="available")
+        services.access_key_create(actor=SYSTEM, customer_id=customer.id)
         make_customer_admin()
 
 
@@ -338,7 +339,7 @@ def test_change_page_links_to_set_password_and_never_shows_the_hash(operator, ag
 
 def test_posting_the_change_page_unchanged_changes_nothing(operator, agent_a, unchanged_database):
     services.agent_replace_addresses(
-        actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "7"}]
+        actor=SYSTEM, agent=agent_a, addresses=[{"type": "extension", "target": "7"}]
     )
     page = operator.get(admin_url(Agent, "change", agent_a.pk))
 
@@ -382,7 +383,7 @@ def test_each_changed_field_goes_to_its_service(operator, agent_a, super_admin, 
 
 def test_addresses_inline_replaces_the_list_in_the_order_given(operator, agent_a):
     services.agent_replace_addresses(
-        actor=None,
+        actor=SYSTEM,
         agent=agent_a,
         addresses=[{"type": "extension", "target": "100"}, {"type": "extension", "target": "200"}],
     )
@@ -416,7 +417,7 @@ def test_taking_another_agents_address_shows_the_error_and_changes_nothing(
     operator, agent_a, manager_a, unchanged_database
 ):
     services.agent_replace_addresses(
-        actor=None, agent=agent_a, addresses=[{"type": "tel", "target": "+15559876543"}]
+        actor=SYSTEM, agent=agent_a, addresses=[{"type": "tel", "target": "+15559876543"}]
     )
     url = admin_url(Agent, "change", manager_a.pk)
     data = page_form_data(operator.get(url))
@@ -459,7 +460,7 @@ def test_removing_the_last_admin_is_refused_and_nothing_changes(operator, admin_
 
 
 def test_a_deleted_agent_is_shown_read_only(operator, agent_a):
-    services.agent_delete(actor=None, agent=agent_a)
+    services.agent_delete(actor=SYSTEM, agent=agent_a)
     url = admin_url(Agent, "change", agent_a.pk)
 
     assert operator.get(url).status_code == 200
@@ -502,11 +503,18 @@ def test_set_password_against_the_policy_is_refused(operator, agent_a, settings,
     assert mismatch.context["form"].errors["password2"]
 
 
-def test_operator_setting_their_own_password_stays_signed_in(operator, super_admin):
-    operator.post(
-        admin_url(Agent, "password", super_admin.pk), {"password1": "mine-now", "password2": "mine-now"}
-    )
+def test_operator_setting_their_own_password_needs_the_current_one_and_stays_signed_in(operator, super_admin):
+    page = admin_url(Agent, "password", super_admin.pk)
+    new = {"password1": "mine-now", "password2": "mine-now"}
 
+    refused = operator.post(page, new)
+    changed = operator.post(page, {**new, "old_password": PASSWORD})
+
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["old_password"]
+    assert changed.status_code == 302
+    super_admin.refresh_from_db()
+    assert super_admin.check_password("mine-now")
     assert operator.get(reverse("admin:index")).status_code == 200
 
 
@@ -522,7 +530,7 @@ def test_the_headers_change_password_link_leads_to_the_service_backed_page(opera
 
 def test_delete_page_soft_deletes_through_agent_delete(operator, agent_a):
     services.agent_replace_addresses(
-        actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "55"}]
+        actor=SYSTEM, agent=agent_a, addresses=[{"type": "extension", "target": "55"}]
     )
     url = admin_url(Agent, "delete", agent_a.pk)
     confirmation = operator.get(url)
@@ -557,7 +565,7 @@ def test_set_status_action_asks_for_status_and_reason_then_records_history(
     operator, agent_a, manager_a, super_admin, customer_a
 ):
     gone = make_agent(customer_a.id, username="gone")
-    services.agent_delete(actor=None, agent=gone)
+    services.agent_delete(actor=SYSTEM, agent=gone)
     url = admin_url(Agent, "changelist")
     selected = [str(agent_a.pk), str(manager_a.pk), str(gone.pk)]
 
@@ -639,9 +647,9 @@ def test_djangos_hard_delete_action_is_not_offered(operator):
 
 
 def test_restore_action_brings_back_a_deleted_agent_where_safe(operator, customer_a, agent_a, manager_a):
-    services.agent_set_status(actor=None, agent=agent_a, status="busy")
-    services.agent_delete(actor=None, agent=agent_a)
-    services.agent_delete(actor=None, agent=manager_a)
+    services.agent_set_status(actor=SYSTEM, agent=agent_a, status="busy")
+    services.agent_delete(actor=SYSTEM, agent=agent_a)
+    services.agent_delete(actor=SYSTEM, agent=manager_a)
     make_agent(customer_a.id, username="MIKE-manager")  # takes manager_a's username
 
     response = run_action(operator, Agent, "restore", [agent_a, manager_a])
@@ -671,8 +679,8 @@ def test_restoring_a_live_agent_is_refused(operator, agent_a, unchanged_database
 
 
 def test_customer_list_counts_live_agents_and_tags(operator, customer_a, agent_a, manager_a, tag_a, admin_b):
-    services.agent_delete(actor=None, agent=manager_a)
-    tag_delete(actor=None, tag=make_tag(customer_a.id, name="old"))
+    services.agent_delete(actor=SYSTEM, agent=manager_a)
+    tag_delete(actor=SYSTEM, tag=make_tag(customer_a.id, name="old"))
     response = operator.get(admin_url(Customer, "changelist"))
 
     counts = {c.name: (c.agent_count, c.tag_count) for c in response.context["cl"].result_list}

@@ -343,6 +343,30 @@ def test_a_permission_change_revokes_the_agents_tokens(api, callers, target):
     assert api.get("/v1.0/me", token=target_token).status_code == 401
 
 
+def test_a_manager_cannot_sign_an_admin_out_by_a_permission_change(api, callers, admin_a, unchanged_database):
+    admin_token = token_for(admin_a)
+
+    with unchanged_database():
+        response = api.put(
+            f"/v1.0/agents/{admin_a.id}/permission", {"permission": 48}, token=callers["manager"]
+        )
+
+    assert error_of(response) == (403, "PERMISSION_DENIED", "PERMISSION_NOT_ALLOWED")
+    assert api.get("/v1.0/me", token=admin_token).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body", [{"password": "taken-over"}, {"password": "taken-over", "old_password": "x"}]
+)
+def test_a_supervisor_resetting_its_own_password_needs_the_old_one(
+    api, callers, admin_a, body, unchanged_database
+):
+    with unchanged_database():
+        response = api.put(f"/v1.0/agents/{admin_a.id}/password", body, token=callers["admin"])
+
+    assert error_of(response) == (400, "INVALID_ARGUMENT", "INVALID_OLD_PASSWORD")
+
+
 def test_a_status_change_is_recorded_with_who_made_it_and_why(api, callers, manager_a, target):
     call_route(api, "status", target.id, token=callers["manager"], body={"status": "away", "reason": "lunch"})
 

@@ -268,3 +268,30 @@ def test_racing_status_changes_keep_an_exact_history(monkeypatch):
         assert change.from_status == previous.to_status
         assert change.from_status != change.to_status
     assert Agent.objects.get(pk=agent.pk).status == history[-1].to_status
+
+
+@pytest.mark.parametrize("operation", ["add", "remove"])
+def test_two_bulk_tag_changes_on_one_agent_both_count(monkeypatch, operation):
+    """Each reads the agent's tags and writes the whole list: read before the row lock, the
+    second write dropped the first one's tag (issue #11, item 13)."""
+    admin = make_customer_admin()
+    agent = make_agent(admin.customer_id)
+    first, second = (
+        tag_create(actor=admin, customer_id=admin.customer_id, name=f"skill-{n}") for n in (1, 2)
+    )
+    # Between reading the current tags and writing the new list.
+    widen_after(monkeypatch, services, "clean_tag_ids")
+    change = services.agent_add_tags if operation == "add" else services.agent_remove_tags
+
+    for _round in range(ROUNDS):
+        start = [] if operation == "add" else [first.id, second.id]
+        services.agent_replace_tags(actor=admin, agent=agent, tag_ids=start)
+
+        results = race(
+            lambda: change(actor=admin, agent=agent, tag_ids=[first.id]),
+            lambda: change(actor=admin, agent=agent, tag_ids=[second.id]),
+        )
+
+        assert [outcome for outcome, _ in results] == ["ok", "ok"], results
+        tags = set(agent.tag_links.values_list("tag_id", flat=True))
+        assert tags == ({first.id, second.id} if operation == "add" else set())

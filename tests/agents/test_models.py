@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from agents.backends import AgentBackend
 from agents.models import Address, Agent, Permission
+from agents.permissions import SYSTEM
 from agents.services import (
     agent_delete,
     agent_set_password,
@@ -90,7 +91,7 @@ def test_only_live_project_super_admins_are_staff(admin_a, super_admin, agent_a)
     assert not admin_a.has_module_perms("agents")
     assert not agent_a.is_staff
 
-    agent_delete(actor=None, agent=super_admin)
+    agent_delete(actor=SYSTEM, agent=super_admin)
     assert not Agent.objects.get(pk=super_admin.pk).is_staff
 
 

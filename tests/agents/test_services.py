@@ -26,6 +26,7 @@ from agents.models import (
     LoginToken,
     Permission,
 )
+from agents.permissions import SYSTEM
 from agents.representation import agent_representation
 from agents.selectors import agent_get
 from agents.services import (
@@ -689,7 +690,7 @@ def test_only_a_super_admin_sets_or_clears_the_super_admin_bit(
     with unchanged_database(), pytest.raises(PermissionDenied):
         agent_set_permission(actor=admin_a, agent=agent_a, permission=16)
 
-    assert agent_set_permission(actor=None, agent=agent_a, permission=16).permission == 16
+    assert agent_set_permission(actor=SYSTEM, agent=agent_a, permission=16).permission == 16
 
 
 def test_a_manager_may_not_grant_admin(manager_a, agent_a, unchanged_database):
@@ -704,6 +705,31 @@ def test_a_manager_may_not_remove_admin(manager_a, second_admin_a, unchanged_dat
         agent_set_permission(actor=manager_a, agent=second_admin_a, permission=16)
 
     assert excinfo.value.reason == "PERMISSION_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("added_bits", [16, 64, 80])
+def test_a_manager_may_not_change_an_admins_permission_at_all(
+    admin_a, manager_a, added_bits, unchanged_database
+):
+    """Even keeping the admin bit: a change revokes the admin's tokens (issue #11, item 9)."""
+    second_admin = make_agent(admin_a.customer_id, permission=32)
+    login_token_create(username=second_admin.username, password=PASSWORD)  # stays unrevoked
+    with unchanged_database(), pytest.raises(PermissionDenied) as excinfo:
+        agent_set_permission(actor=manager_a, agent=second_admin, permission=32 | added_bits)
+
+    assert excinfo.value.reason == "PERMISSION_NOT_ALLOWED"
+
+
+def test_an_admin_may_not_change_a_super_admins_permission(admin_a, unchanged_database):
+    operator = make_agent(admin_a.customer_id, permission=1 | 32)
+    with unchanged_database(), pytest.raises(PermissionDenied):
+        agent_set_permission(actor=admin_a, agent=operator, permission=1 | 32 | 64)
+
+
+def test_an_admin_changes_another_admins_other_bits(admin_a):
+    second_admin = make_agent(admin_a.customer_id, permission=32)
+
+    assert agent_set_permission(actor=admin_a, agent=second_admin, permission=96).permission == 96
 
 
 def test_a_manager_grants_manager_and_agent(manager_a, agent_a):
@@ -725,7 +751,7 @@ def test_an_access_key_grants_admin(access_key_a, agent_a):
 
 
 def test_the_last_admin_keeps_the_admin_bit(admin_a, admin_b, unchanged_database):
-    for actor in (admin_a, None):
+    for actor in (admin_a, SYSTEM):
         with unchanged_database(), pytest.raises(FailedPrecondition) as excinfo:
             agent_set_permission(actor=actor, agent=admin_a, permission=Permission.CUSTOMER_MANAGER)
         assert excinfo.value.reason == "LAST_ADMIN"
@@ -807,6 +833,28 @@ def test_an_agent_changing_its_own_password_needs_the_right_old_one(
 
     assert excinfo.value.reason == "INVALID_OLD_PASSWORD"
     assert excinfo.value.details[0].field == "old_password"
+
+
+@pytest.mark.parametrize("persona", ["admin_a", "manager_a", "super_admin"])
+@pytest.mark.parametrize("old_password", [None, "wrong"])
+def test_a_supervisor_changing_its_own_password_needs_the_old_one(
+    request, persona, old_password, unchanged_database
+):
+    """A stolen token must not become the account for good (issue #11, item 10)."""
+    supervisor = request.getfixturevalue(persona)
+    with unchanged_database(), pytest.raises(InvalidArgument) as excinfo:
+        agent_set_password(
+            actor=supervisor, agent=supervisor, password="taken-over", old_password=old_password
+        )
+
+    assert excinfo.value.reason == "INVALID_OLD_PASSWORD"
+
+
+def test_a_supervisor_changes_its_own_password_with_the_old_one(admin_a):
+    agent_set_password(actor=admin_a, agent=admin_a, password="mine-new", old_password=PASSWORD)
+
+    admin_a.refresh_from_db()
+    assert admin_a.check_password("mine-new")
 
 
 def test_a_supervisor_sending_a_wrong_old_password_is_refused(admin_a, agent_a, unchanged_database):
@@ -930,7 +978,7 @@ def test_deleting_again_is_not_found(admin_a, agent_a, unchanged_database):
 
 
 def test_the_last_admin_cannot_be_deleted(admin_a, admin_b, unchanged_database):
-    for actor in (admin_a, None):
+    for actor in (admin_a, SYSTEM):
         with unchanged_database(), pytest.raises(FailedPrecondition) as excinfo:
             agent_delete(actor=actor, agent=admin_a)
         assert excinfo.value.reason == "LAST_ADMIN"

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from agents import services
 from agents.models import AccessKey, Address, Agent, AgentStatus, AgentStatusChange, Permission
+from agents.permissions import SYSTEM
 from tags.models import AgentTag
 from tests.factories import PASSWORD, make_agent, make_tag
 
@@ -35,7 +36,7 @@ def signed_in(client):
 def pat(agent_a):
     """A plain agent of customer A with an address and some history."""
     services.agent_replace_addresses(
-        actor=None, agent=agent_a, addresses=[{"type": "extension", "target": "2001"}]
+        actor=SYSTEM, agent=agent_a, addresses=[{"type": "extension", "target": "2001"}]
     )
     return agent_a
 
@@ -188,7 +189,33 @@ def test_manager_may_not_open_admin_pages(signed_in, manager_a, agent_a, unchang
     client = signed_in(manager_a)
     with unchanged_database():
         assert client.get(url("accesskey_list")).status_code == 403
-        assert client.post(url("agent_permission", agent_a.id), {"roles": ["32"]}).status_code == 403
+        # The admin bit is not among a manager's choices.
+        assert client.post(url("agent_permission", agent_a.id), {"roles": ["32"]}).status_code == 400
+
+
+def test_a_manager_sets_the_agent_and_manager_bits_as_the_api_lets_it(signed_in, manager_a, agent_a):
+    """One rule for every door (issue #11, item 11): `permissions.permission_bits_offered`."""
+    client = signed_in(manager_a)
+    page = client.get(url("agent_detail", agent_a.id))
+    offered = [value for value, _label in page.context["permission_form"].fields["roles"].choices]
+
+    response = client.post(url("agent_permission", agent_a.id), {"roles": ["16", "64"]})
+
+    assert offered == ["16", "64"]
+    assert response.status_code == 302
+    agent_a.refresh_from_db()
+    assert agent_a.permission == 80
+
+
+def test_a_manager_is_not_offered_an_admins_permission(signed_in, manager_a, admin_a, unchanged_database):
+    client = signed_in(manager_a)
+    assert client.get(url("agent_detail", admin_a.id)).context["permission_form"] is None
+
+    with unchanged_database():
+        response = client.post(url("agent_permission", admin_a.id), {"roles": ["16", "64"]})
+
+    assert response.status_code == 400
+    assert "admin or project super admin bit" in response.context["permission_form"].non_field_errors()[0]
 
 
 def test_malformed_or_unknown_agent_id_is_404(signed_in, admin_a):
@@ -209,7 +236,7 @@ def test_super_admin_works_on_its_own_customer_only(signed_in, super_admin, admi
 def test_names_with_markup_are_escaped_everywhere(signed_in, admin_a):
     evil = make_agent(admin_a.customer_id, username="evil", name="<script>alert('x')</script>")
     make_tag(admin_a.customer_id, name="<b>bold</b>")
-    services.agent_replace_tags(actor=None, agent=evil, tag_ids=[t.id for t in evil.customer.tags.all()])
+    services.agent_replace_tags(actor=SYSTEM, agent=evil, tag_ids=[t.id for t in evil.customer.tags.all()])
     client = signed_in(admin_a)
     for page in (
         url("board"),
@@ -233,9 +260,9 @@ def test_names_with_markup_are_escaped_everywhere(signed_in, admin_a):
 def test_board_shows_counts_time_in_status_and_uncovered_tags(signed_in, admin_a, agent_a):
     billing = make_tag(admin_a.customer_id, name="billing")
     vip = make_tag(admin_a.customer_id, name="vip")
-    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[billing.id, vip.id])
-    services.agent_replace_tags(actor=None, agent=admin_a, tag_ids=[vip.id])
-    services.agent_set_status(actor=None, agent=admin_a, status="available")
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[billing.id, vip.id])
+    services.agent_replace_tags(actor=SYSTEM, agent=admin_a, tag_ids=[vip.id])
+    services.agent_set_status(actor=SYSTEM, agent=admin_a, status="available")
     response = signed_in(admin_a).get(url("board"))
     body = response.content.decode()
     assert response.status_code == 200
@@ -250,8 +277,8 @@ def test_board_shows_counts_time_in_status_and_uncovered_tags(signed_in, admin_a
 
 def test_board_filters_by_status_tag_and_search(signed_in, admin_a, agent_a, manager_a):
     tag = make_tag(admin_a.customer_id, name="spanish")
-    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag.id])
-    services.agent_set_status(actor=None, agent=manager_a, status="busy")
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[tag.id])
+    services.agent_set_status(actor=SYSTEM, agent=manager_a, status="busy")
     client = signed_in(admin_a)
     assert _board_agents(client, {"status": "busy"}) == {"mike-manager"}
     assert _board_agents(client, {"tag": str(tag.id)}) == {"pat-agent"}
@@ -271,7 +298,7 @@ def test_board_poll_answers_204_until_something_changes(signed_in, admin_a, agen
     first = client.get(url("board_live"))
     version = first.content.decode().split('data-version="', 1)[1].split('"', 1)[0]
     assert client.get(url("board_live"), {"v": version}).status_code == 204
-    services.agent_set_status(actor=None, agent=agent_a, status="away")
+    services.agent_set_status(actor=SYSTEM, agent=agent_a, status="away")
     changed = client.get(url("board_live"), {"v": version})
     assert changed.status_code == 200
     assert 'data-agent="pat-agent" data-status="away"' in changed.content.decode()
@@ -285,11 +312,11 @@ def test_board_version_changes_on_rename_retag_and_filters(signed_in, admin_a, a
         return body.split('data-version="', 1)[1].split('"', 1)[0]
 
     seen = {version()}
-    services.agent_update(actor=None, agent=agent_a, name="Pat Renamed")
+    services.agent_update(actor=SYSTEM, agent=agent_a, name="Pat Renamed")
     seen.add(version())
     tag = make_tag(admin_a.customer_id, name="night")
     seen.add(version())
-    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag.id])
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[tag.id])
     seen.add(version())
     seen.add(version({"status": "away"}))
     assert len(seen) == 5
@@ -351,9 +378,9 @@ def _listed(client, params=None):
 
 def test_agents_list_filters_sorts_and_paginates(signed_in, admin_a, manager_a, agent_a):
     tag = make_tag(admin_a.customer_id, name="german")
-    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag.id])
-    services.agent_update(actor=None, agent=manager_a, ring_method="linear", detail="night shift")
-    services.agent_set_status(actor=None, agent=admin_a, status="available")
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[tag.id])
+    services.agent_update(actor=SYSTEM, agent=manager_a, ring_method="linear", detail="night shift")
+    services.agent_set_status(actor=SYSTEM, agent=admin_a, status="available")
     client = signed_in(admin_a)
     assert _listed(client) == ["pat-agent", "mike-manager", "alice-admin"]
     assert _listed(client, {"status": "available"}) == ["alice-admin"]
@@ -480,7 +507,7 @@ def test_create_agent_errors_go_next_to_their_field(signed_in, manager_a, unchan
         )
     assert taken.status_code == 400
     assert "already exists" in taken.context["form"].errors["username"][0]
-    assert "without spaces" in spaced.context["form"].errors["username"][0]
+    assert "no spaces" in spaced.context["form"].errors["username"][0]
     assert "Only an admin" in admin.context["form"].non_field_errors()[0]
 
 
@@ -645,10 +672,18 @@ def test_last_admin_cannot_drop_its_admin_bit(signed_in, admin_a, unchanged_data
     assert "at least one admin" in response.context["permission_form"].non_field_errors()[0]
 
 
-def test_admin_keeps_a_super_admin_bit_it_cannot_see(signed_in, admin_a, super_admin):
-    signed_in(admin_a).post(url("agent_permission", super_admin.id), {"roles": ["32", "64"]})
+def test_an_admin_may_not_change_a_super_admins_permission(
+    signed_in, admin_a, super_admin, unchanged_database
+):
+    client = signed_in(admin_a)
+    assert client.get(url("agent_detail", super_admin.id)).context["permission_form"] is None
+
+    with unchanged_database():
+        response = client.post(url("agent_permission", super_admin.id), {"roles": ["32", "64"]})
+
+    assert response.status_code == 400
     super_admin.refresh_from_db()
-    assert super_admin.permission == Permission.PROJECT_SUPER_ADMIN | 32 | 64
+    assert super_admin.permission == Permission.PROJECT_SUPER_ADMIN | 32
 
 
 def test_password_mismatch_changes_nothing(signed_in, admin_a, agent_a, unchanged_database):
@@ -658,9 +693,19 @@ def test_password_mismatch_changes_nothing(signed_in, admin_a, agent_a, unchange
     assert response.status_code == 400
 
 
-def test_resetting_own_password_keeps_the_session(signed_in, admin_a):
+def test_changing_own_password_needs_the_current_one_and_keeps_the_session(signed_in, admin_a):
     client = signed_in(admin_a)
-    client.post(url("agent_password", admin_a.id), {"password": "mine-new", "password_again": "mine-new"})
+    new = {"password": "mine-new", "password_again": "mine-new"}
+
+    refused = client.post(url("agent_password", admin_a.id), new)
+    wrong = client.post(url("agent_password", admin_a.id), {**new, "old_password": "nope"})
+    changed = client.post(url("agent_password", admin_a.id), {**new, "old_password": PASSWORD})
+
+    assert refused.status_code == wrong.status_code == 400
+    assert "does not match" in wrong.context["password_form"].errors["old_password"][0]
+    assert changed.status_code == 302
+    admin_a.refresh_from_db()
+    assert admin_a.check_password("mine-new")
     assert client.get(url("board")).status_code == 200
 
 
@@ -728,8 +773,8 @@ def _csv_rows(response):
 
 def test_export_has_the_columns_and_follows_the_filters(signed_in, admin_a, pat):
     tag = make_tag(admin_a.customer_id, name="billing")
-    services.agent_replace_tags(actor=None, agent=pat, tag_ids=[tag.id])
-    services.agent_update(actor=None, agent=pat, name="=HYPERLINK(1)")
+    services.agent_replace_tags(actor=SYSTEM, agent=pat, tag_ids=[tag.id])
+    services.agent_update(actor=SYSTEM, agent=pat, name="=HYPERLINK(1)")
     client = signed_in(admin_a)
     response = client.get(url("agent_export"), {"sort": "username"})
     assert response["Content-Type"].startswith("text/csv")
@@ -761,7 +806,9 @@ def _import(client, text, step="preview"):
     return client.post(url("agent_import"), {"step": "apply", "content": text})
 
 
-def test_import_preview_changes_nothing_and_apply_does_it_all(signed_in, admin_a, pat, unchanged_database):
+def test_import_preview_changes_nothing_and_apply_does_it_all(
+    signed_in, admin_a, pat, unchanged_database, run_tasks
+):
     make_tag(admin_a.customer_id, name="billing")
     client = signed_in(admin_a)
     text = (
@@ -782,14 +829,18 @@ def test_import_preview_changes_nothing_and_apply_does_it_all(signed_in, admin_a
     assert "name: 'Pat' → 'Pat Renamed'" not in result.rows[0].changes  # Pat had no name
     assert "status: offline → available" in result.rows[0].changes
     applied = _import(client, text, step="apply")
-    assert applied.url == url("agent_list")
+    assert applied.url.startswith(url("agent_import"))
+    run_tasks()
+    assert "Import applied: 1 created, 1 updated, 1 unchanged" in client.get(applied.url).content.decode()
     pat.refresh_from_db()
     assert (pat.name, pat.status) == ("Pat Renamed", "available")
     assert [a.target for a in pat.addresses.order_by("position")] == ["2001", "+15559876543"]
     assert Agent.objects.get(username="newbie").addresses.get().target == "newbie@sip.example.com"
 
 
-def test_import_reports_row_errors_and_applies_nothing(signed_in, admin_a, pat, unchanged_database):
+def test_import_reports_row_errors_and_applies_nothing(
+    signed_in, admin_a, pat, unchanged_database, run_tasks
+):
     client = signed_in(admin_a)
     text = (
         "username,name,status,tags,addresses,password\n"
@@ -802,7 +853,6 @@ def test_import_reports_row_errors_and_applies_nothing(signed_in, admin_a, pat, 
     )
     with unchanged_database():
         preview = _import(client, text)
-        applied = _import(client, text, step="apply")
     assert preview.status_code == 400
     rows = {r.username: r for r in preview.context["result"].rows}
     assert rows["pat-agent"].action == "update"
@@ -811,8 +861,12 @@ def test_import_reports_row_errors_and_applies_nothing(signed_in, admin_a, pat, 
     assert "address tel:12ab" in rows["bad-address"].errors[0]
     assert "already on line 2" in rows["PAT-agent"].errors[0]
     assert "already assigned" in rows["taken"].errors[0]
-    assert applied.status_code == 400
-    assert "Nothing was saved" in applied.content.decode() or "nothing was saved" in applied.content.decode()
+    applied = _import(client, text, step="apply")
+    run_tasks()
+    assert "Not applied: nothing was saved" in client.get(applied.url).content.decode()
+    pat.refresh_from_db()
+    assert pat.status == "offline"
+    assert not Agent.objects.filter(username__in=["newbie", "taken"]).exists()
 
 
 def test_import_rejects_unknown_columns_and_bad_files(signed_in, admin_a, unchanged_database):
@@ -832,10 +886,10 @@ def test_import_rejects_unknown_columns_and_bad_files(signed_in, admin_a, unchan
 
 def test_csv_round_trip_changes_nothing(signed_in, admin_a, pat, manager_a):
     tag = make_tag(admin_a.customer_id, name="a;b")
-    services.agent_replace_tags(actor=None, agent=manager_a, tag_ids=[tag.id])
-    services.agent_update(actor=None, agent=manager_a, name="-dash name")
+    services.agent_replace_tags(actor=SYSTEM, agent=manager_a, tag_ids=[tag.id])
+    services.agent_update(actor=SYSTEM, agent=manager_a, name="-dash name")
     services.agent_replace_addresses(
-        actor=None,
+        actor=SYSTEM,
         agent=manager_a,
         addresses=[{"type": "tel", "target": "+15551112222", "name": "kept name"}],
     )
@@ -890,8 +944,10 @@ def test_revoke_access_key(signed_in, admin_a, admin_b, unchanged_database):
     assert key.tm_delete is not None
 
 
-def test_import_applies_the_text_it_previewed_whatever_the_line_breaks(signed_in, admin_a, agent_a):
-    services.agent_update(actor=None, agent=agent_a, detail="line one\nline two")
+def test_import_applies_the_text_it_previewed_whatever_the_line_breaks(
+    signed_in, admin_a, agent_a, run_tasks
+):
+    services.agent_update(actor=SYSTEM, agent=agent_a, detail="line one\nline two")
     client = signed_in(admin_a)
     exported = client.get(url("agent_export")).content.decode()
     as_a_browser_posts_it = exported.replace("\r\n", "\n").replace("\n", "\r\n")
@@ -899,5 +955,6 @@ def test_import_applies_the_text_it_previewed_whatever_the_line_breaks(signed_in
     assert {r.action for r in preview.context["result"].rows} == {"unchanged"}
     assert 'name="content" hidden aria-hidden="true">\n' in preview.content.decode()
     assert _import(client, as_a_browser_posts_it, step="apply").status_code == 302
+    run_tasks()
     agent_a.refresh_from_db()
     assert agent_a.detail == "line one\nline two"

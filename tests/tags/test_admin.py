@@ -6,6 +6,7 @@ import pytest
 
 from agents import services as agent_services
 from agents.models import AgentEvent, AgentEventType
+from agents.permissions import SYSTEM
 from tags.models import AgentTag, Tag
 from tests.agents.test_admin import (
     admin_url,
@@ -36,7 +37,7 @@ def test_changelist_counts_live_agents_with_constant_queries(operator, customer_
         make_agent(customer_a.id, tag_ids=[tag_a.id])
     url = admin_url(Tag, "changelist")
     few = query_count(operator, url)
-    agent_services.agent_delete(actor=None, agent=make_agent(customer_a.id, tag_ids=[tag_a.id]))
+    agent_services.agent_delete(actor=SYSTEM, agent=make_agent(customer_a.id, tag_ids=[tag_a.id]))
     for _ in range(20):
         make_agent(customer_a.id, tag_ids=[make_tag(customer_a.id).id])
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from agents import services
+from agents.permissions import SYSTEM
 from tags.models import AgentTag, Tag
 from tests.factories import make_tag
 
@@ -13,9 +14,9 @@ from tests.factories import make_tag
 @pytest.fixture
 def billing(admin_a, agent_a, manager_a):
     tag = make_tag(admin_a.customer_id, name="billing")
-    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[tag.id])
-    services.agent_replace_tags(actor=None, agent=manager_a, tag_ids=[tag.id])
-    services.agent_set_status(actor=None, agent=manager_a, status="available")
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[tag.id])
+    services.agent_replace_tags(actor=SYSTEM, agent=manager_a, tag_ids=[tag.id])
+    services.agent_set_status(actor=SYSTEM, agent=manager_a, status="available")
     return tag
 
 

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from agents.models import Agent, Permission
+from agents.permissions import SYSTEM
 from agents.services import agent_set_permission
 
 
@@ -18,6 +19,6 @@ class Command(BaseCommand):
             except Agent.DoesNotExist:
                 raise CommandError(f"No live agent with username {username!r}.") from None
             agent = agent_set_permission(
-                actor=None, agent=agent, permission=agent.permission | Permission.PROJECT_SUPER_ADMIN
+                actor=SYSTEM, agent=agent, permission=agent.permission | Permission.PROJECT_SUPER_ADMIN
             )
         self.stdout.write(f"{agent.username} is now a project super admin (permission {agent.permission}).")

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents.models import Agent, AgentStatus, Permission, RingMethod
+from agents.permissions import SYSTEM
 from agents.services import (
     access_key_create,
     agent_create,
@@ -76,7 +77,7 @@ class Command(BaseCommand):
             )
             if index == 0:
                 admin = agent_set_permission(
-                    actor=None,
+                    actor=SYSTEM,
                     agent=admin,
                     permission=Permission.CUSTOMER_ADMIN | Permission.PROJECT_SUPER_ADMIN,
                 )
