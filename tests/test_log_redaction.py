@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.log import log_message
 
 from agents.api import views as agent_api_views
+from agents.permissions import SYSTEM
 from agents.services import access_key_create
 from voipbin_admin.log_redaction import redact
 
@@ -83,7 +84,7 @@ def test_runservers_request_lines_are_redacted(caplog):
 
 
 def test_an_api_500_is_logged_without_the_credential(client, admin_a, monkeypatch, caplog):
-    _key, plaintext = access_key_create(actor=None, customer_id=admin_a.customer_id)
+    _key, plaintext = access_key_create(actor=SYSTEM, customer_id=admin_a.customer_id)
 
     def fail(key):
         raise RuntimeError(f"cannot show {plaintext}, also sent as token={LOGIN_TOKEN}")

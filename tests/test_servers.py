@@ -26,12 +26,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEED = """
 import json
+from agents.permissions import SYSTEM
 from agents.services import access_key_create, login_token_create
 from tests.factories import PASSWORD, make_agent, make_customer_admin, make_tag
 admin = make_customer_admin(username="server-admin")
 tag = make_tag(admin.customer_id, name="english")
 make_agent(admin.customer_id, username="tagged", tag_ids=[tag.id])
-_, access_key = access_key_create(actor=None, customer_id=admin.customer_id)
+_, access_key = access_key_create(actor=SYSTEM, customer_id=admin.customer_id)
 _, token = login_token_create(username="server-admin", password=PASSWORD)
 print(json.dumps({"access_key": access_key, "token": token, "tag_id": str(tag.id)}))
 """
