@@ -3,10 +3,12 @@
 Export writes the columns below for the agents a supervisor is looking at. Import reads the same
 columns (plus an optional `password`) and turns each row into service calls: a row whose
 username is a live agent of the customer updates it, any other row creates an agent. There is
-no second set of rules here: a dry run makes the very same service calls inside a transaction
-and rolls it back, so the preview shows exactly the errors and changes the real run would
-give, including clashes between rows of the same file. The real run is all-or-nothing: any
-failing row rolls every row back.
+no second set of rules here: each cell is checked with its service's own rule (so a row lists
+all of its errors), then the row makes the services' calls. The preview is a dry run of the
+very same calls inside a transaction that is rolled back, so it shows exactly the errors and
+changes applying would give, including clashes between rows of the same file; it hashes no
+password (services.PreparedPassword). Applying is a background task (agents/tasks.py): the
+worker hashes the passwords first, then applies every row in one transaction, all or nothing.
 
 Cell conventions (also in the README):
 - `tags`: tag names separated by `;` (case-insensitive; a tag must exist).
@@ -21,18 +23,24 @@ Cell conventions (also in the README):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.utils import timezone
 
-from agents import selectors, services
+from agents import permissions, selectors, services
 from agents.addresses import AddressInvalid, canonical_target
-from agents.models import Agent, AgentStatus, RingMethod
+from agents.models import AccessKey, Agent, AgentImport, AgentImportState, AgentStatus, RingMethod
 from agents.permissions import Actor
+from agents.services import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH
+from agents.usernames import fold_username
 from tags.selectors import tag_list
 from voipbin_admin.errors import DomainError, FieldError, InvalidArgument
 
@@ -40,6 +48,9 @@ EXPORT_COLUMNS = ["username", "name", "detail", "ring_method", "status", "permis
 IMPORT_COLUMNS = [*EXPORT_COLUMNS, "password"]
 MAX_IMPORT_ROWS = 5000
 IMPORT_STATUS_REASON = "CSV import"
+PROGRESS_INTERVAL_SECONDS = 0.5
+UNEXPECTED_ERROR = "The import stopped on an unexpected error (it is logged); nothing was saved."
+_SHOWN_DETAIL_LENGTH = 80
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _ADDRESS_TYPES = ("tel", "extension", "sip")
@@ -83,6 +94,8 @@ def write_agents_csv(out, agents: Iterable[Agent], tag_names: dict[UUID, str]) -
 
 @dataclass
 class RowResult:
+    """One row's outcome: what it does (or did), or every reason it is refused."""
+
     line: int
     username: str
     action: str = "unchanged"  # create | update | unchanged | error
@@ -95,6 +108,15 @@ class ImportResult:
     rows: list[RowResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     applied: bool = False
+
+    @classmethod
+    def of(cls, agent_import: AgentImport) -> ImportResult:
+        """The outcome the worker recorded for a finished import."""
+        return cls(
+            rows=[RowResult(**row) for row in agent_import.rows],
+            errors=list(agent_import.errors),
+            applied=agent_import.state == AgentImportState.DONE,
+        )
 
     @property
     def ok(self) -> bool:
@@ -113,7 +135,7 @@ class ImportResult:
 
 
 class _RollBack(Exception):
-    """Leaves the import's transaction without committing (dry run, or a row failed)."""
+    """Leaves a transaction without committing (the dry run, a refused row, a refused import)."""
 
 
 def _read(content: str) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
@@ -210,13 +232,10 @@ def _tag_ids(cell: str, tags_by_name: dict[str, UUID]) -> list[UUID]:
 
 def _permission(cell: str) -> int:
     try:
-        return int(cell)
+        value = int(cell)
     except ValueError:
-        raise InvalidArgument(
-            "INVALID_PERMISSION",
-            "permission must be an integer.",
-            [FieldError("permission", "must be an integer made of the bits 1, 16, 32 and 64")],
-        ) from None
+        value = None
+    return services.clean_permission(value)
 
 
 def _address_key(address_type: str, target: str) -> tuple[str, str]:
@@ -226,140 +245,457 @@ def _address_key(address_type: str, target: str) -> tuple[str, str]:
         return (address_type, target)
 
 
-def _import_row(
-    *, actor: Actor, customer_id: UUID, record: dict, tags_by_name: dict, row: RowResult, raw_addresses: list
-) -> None:
-    """Make one row's service calls; fills `row.action` and `row.changes`."""
-    username = row.username
-    agent = selectors.agent_list(customer_id=customer_id, username=username).first()
-    name = record.get("name")
-    detail = record.get("detail")
-    ring_method = (record.get("ring_method") or "").strip()
-    status = (record.get("status") or "").strip()
-    permission_cell = (record.get("permission") or "").strip()
-    permission = _permission(permission_cell) if permission_cell else None
-    tag_ids = _tag_ids(record["tags"], tags_by_name) if "tags" in record else None
-    if "addresses" in record:
-        raw_addresses.extend(_split_addresses(record["addresses"]))
-    addresses = raw_addresses if "addresses" in record else None
-    password = record.get("password") or ""
+def _addresses_text(keys: Iterable[tuple[str, str]]) -> str:
+    return "; ".join(f"{address_type}:{target}" for address_type, target in keys) or "none"
 
-    if agent is None:
-        row.action = "create"
-        created = services.agent_create(
-            actor=actor,
-            customer_id=customer_id,
-            username=username,
-            password=password,
-            name=name or "",
-            detail=detail or "",
-            ring_method=ring_method or RingMethod.RINGALL,
-            permission=permission or 0,
-            tag_ids=tag_ids or [],
-            addresses=addresses or [],
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= _SHOWN_DETAIL_LENGTH else text[: _SHOWN_DETAIL_LENGTH - 1] + "…"
+
+
+# --- one row: parse, resolve, create or update -------------------------------------------------
+
+#: How a row gets its password: (line, cell, the agent it is for or None) -> a prepared password,
+#: or the policy's error. The preview checks only; applying hashes (or takes the hash made before).
+PreparePassword = Callable[[int, str, Agent | None], services.PreparedPassword]
+
+
+@dataclass
+class _Row:
+    """A row's cells checked and converted for the services. None: leave the value alone (the
+    column is not in the file, or an empty `ring_method`, `status`, `permission` or
+    `password` cell)."""
+
+    username: str
+    name: str | None = None
+    detail: str | None = None
+    ring_method: str | None = None
+    status: str | None = None
+    permission: int | None = None
+    tag_ids: list[UUID] | None = None
+    addresses: list[dict] | None = None  # as written: {"type", "target"}, in ring order
+    password: services.PreparedPassword | None = None
+
+
+def _parse_row(
+    record: dict[str, str],
+    *,
+    line: int,
+    agent: Agent | None,
+    tags_by_name: dict[str, UUID],
+    prepare_password: PreparePassword,
+) -> tuple[_Row, list[str]]:
+    """Check every cell with its service's own rule (`services.clean_*`) and return all of the
+    row's errors, not just the first one the services would stop at."""
+    row = _Row(username=(record.get("username") or "").strip())
+    errors: list[str] = []
+
+    def checked(parse: Callable[[], object]) -> Any:
+        try:
+            return parse()
+        except DomainError as error:
+            errors.extend(_error_messages(error, row.addresses or []))
+            return None
+
+    if agent is None and row.username:
+        checked(lambda: services.clean_username(row.username))
+    if "name" in record:
+        row.name = checked(lambda: services.clean_text("name", record["name"], max_length=NAME_MAX_LENGTH))
+    if "detail" in record:
+        row.detail = checked(
+            lambda: services.clean_text("detail", record["detail"], max_length=DETAIL_MAX_LENGTH)
         )
-        row.changes.append("new agent")
-        if tag_ids:
-            row.changes.append(f"tags: {record['tags']}")
-        if addresses:
-            row.changes.append(f"{len(addresses)} address(es)")
-        if status and status != AgentStatus.OFFLINE:
-            services.agent_set_status(actor=actor, agent=created, status=status, reason=IMPORT_STATUS_REASON)
-            row.changes.append(f"status: {status}")
-        return
+    if ring_method := (record.get("ring_method") or "").strip():
+        row.ring_method = checked(lambda: services.clean_ring_method(ring_method))
+    if status := (record.get("status") or "").strip():
+        row.status = checked(lambda: services.clean_status(status))
+    if permission := (record.get("permission") or "").strip():
+        row.permission = checked(lambda: _permission(permission))
+    if "tags" in record:
+        row.tag_ids = checked(lambda: _tag_ids(record["tags"], tags_by_name))
+    if "addresses" in record:
+        row.addresses = checked(lambda: _split_addresses(record["addresses"]))
+        if row.addresses:
+            checked(lambda: services.clean_address_list(row.addresses))
+    password = record.get("password") or ""
+    if password or agent is None:  # a new agent needs one (the policy's error says so)
+        row.password = checked(lambda: prepare_password(line, password, agent))
+    return row, errors
 
-    profile = {}
-    if name is not None and name != agent.name:
-        profile["name"] = name
-        row.changes.append(f"name: {agent.name!r} → {name!r}")
-    if detail is not None and detail != agent.detail:
-        profile["detail"] = detail
-        row.changes.append("detail changed")
-    if ring_method and ring_method != agent.ring_method:
-        profile["ring_method"] = ring_method
-        row.changes.append(f"ring method: {agent.ring_method} → {ring_method}")
+
+@dataclass
+class _Target:
+    """What a row's service calls share: who acts, the customer's tags by id (for describing
+    changes), and the row's outcome being filled in."""
+
+    actor: Actor
+    customer_id: UUID
+    tag_names: dict[UUID, str]
+    result: RowResult
+
+
+def _create_agent(target: _Target, row: _Row) -> None:
+    created = services.agent_create(
+        actor=target.actor,
+        customer_id=target.customer_id,
+        username=row.username,
+        password=row.password,
+        name=row.name or "",
+        detail=row.detail or "",
+        ring_method=row.ring_method or RingMethod.RINGALL,
+        permission=row.permission or 0,
+        tag_ids=row.tag_ids or [],
+        addresses=row.addresses or [],
+    )
+    changes = target.result.changes
+    changes.append("new agent")
+    if row.permission:
+        changes.append(f"permission: {row.permission}")
+    if row.tag_ids:
+        changes.append("tags: " + ", ".join(target.tag_names[tag_id] for tag_id in row.tag_ids))
+    if row.addresses:
+        wanted = [_address_key(address["type"], address["target"]) for address in row.addresses]
+        changes.append(f"addresses: {_addresses_text(wanted)}")
+    if row.status and row.status != AgentStatus.OFFLINE:
+        services.agent_set_status(
+            actor=target.actor, agent=created, status=row.status, reason=IMPORT_STATUS_REASON
+        )
+        changes.append(f"status: {row.status}")
+
+
+@dataclass
+class _Update:
+    """An existing agent's row: `agent` as read when the row started (changes are described
+    against it), `current` the copy the last service call returned (the next one gets it)."""
+
+    target: _Target
+    row: _Row
+    agent: Agent
+    current: Agent
+
+    def call(self, service: Callable[..., Agent], **arguments: object) -> None:
+        self.current = service(actor=self.target.actor, agent=self.current, **arguments)
+
+    def changed(self, description: str) -> None:
+        self.target.result.changes.append(description)
+
+
+def _update_profile(update: _Update) -> None:
+    row, agent = update.row, update.agent
+    profile: dict[str, str] = {}
+    described = []
+    if row.name is not None and row.name != agent.name:
+        profile["name"] = row.name
+        described.append(f"name: {agent.name!r} → {row.name!r}")
+    if row.detail is not None and row.detail != agent.detail:
+        profile["detail"] = row.detail
+        described.append(f"detail changed: {_shortened(row.detail)!r}")
+    if row.ring_method is not None and row.ring_method != agent.ring_method:
+        profile["ring_method"] = row.ring_method
+        described.append(f"ring method: {agent.ring_method} → {row.ring_method}")
     if profile:
-        services.agent_update(actor=actor, agent=agent, **profile)
-    if permission is not None and permission != agent.permission:
-        services.agent_set_permission(actor=actor, agent=agent, permission=permission)
-        row.changes.append(f"permission: {agent.permission} → {permission}")
-    if tag_ids is not None:
-        current = [link.tag_id for link in agent.tag_links.all()]
-        if set(current) != set(tag_ids):
-            names = {tag_id: name for name, tag_id in tags_by_name.items()}
-            added = [names[t] for t in tag_ids if t not in current]
-            removed = [names.get(t, "?") for t in current if t not in tag_ids]
-            services.agent_replace_tags(actor=actor, agent=agent, tag_ids=tag_ids)
-            row.changes.append("tags: " + ", ".join([f"+{n}" for n in added] + [f"-{n}" for n in removed]))
-    if addresses is not None:
-        current_addresses = list(agent.addresses.all())
-        kept = {(a.type, a.target): a for a in current_addresses}
-        wanted_keys = [_address_key(a["type"], a["target"]) for a in addresses]
-        if wanted_keys != [(a.type, a.target) for a in current_addresses]:
-            payload = []
-            for address, key in zip(addresses, wanted_keys, strict=True):
-                previous = kept.get(key)
-                extras = (
-                    {"target_name": previous.target_name, "name": previous.name, "detail": previous.detail}
-                    if previous
-                    else {}
-                )
-                payload.append({**address, **extras})
-            services.agent_replace_addresses(actor=actor, agent=agent, addresses=payload)
-            row.changes.append(f"addresses: {len(current_addresses)} → {len(addresses)}")
-    if status and status != agent.status:
-        services.agent_set_status(actor=actor, agent=agent, status=status, reason=IMPORT_STATUS_REASON)
-        row.changes.append(f"status: {agent.status} → {status}")
-    if password:
-        services.agent_set_password(actor=actor, agent=agent, password=password)
-        row.changes.append("password reset")
-    row.action = "update" if row.changes else "unchanged"
+        update.call(services.agent_update, **profile)
+        for description in described:
+            update.changed(description)
 
 
-def import_agents_csv(*, actor: Actor, customer_id: UUID, content: str, apply: bool) -> ImportResult:
-    """Preview (`apply=False`) or apply a CSV import; applying commits only if every row succeeds."""
-    records, file_errors = _read(content)
-    result = ImportResult(errors=file_errors)
-    if file_errors:
-        return result
-    tags_by_name = {tag.name.lower(): tag.id for tag in tag_list(customer_id=customer_id)}
+def _update_permission(update: _Update) -> None:
+    new, old = update.row.permission, update.agent.permission
+    if new is not None and new != old:
+        update.call(services.agent_set_permission, permission=new)
+        update.changed(f"permission: {old} → {new}")
+
+
+def _update_tags(update: _Update) -> None:
+    wanted = update.row.tag_ids
+    if wanted is None:
+        return
+    current = [link.tag_id for link in update.agent.tag_links.all()]
+    if set(current) == set(wanted):
+        return
+    update.call(services.agent_replace_tags, tag_ids=wanted)
+    names = update.target.tag_names
+    added = [f"+{names[tag_id]}" for tag_id in wanted if tag_id not in current]
+    removed = [f"-{names.get(tag_id, '?')}" for tag_id in current if tag_id not in wanted]
+    update.changed("tags: " + ", ".join(added + removed))
+
+
+def _update_addresses(update: _Update) -> None:
+    wanted = update.row.addresses
+    if wanted is None:
+        return
+    current = list(update.agent.addresses.all())
+    current_keys = [(address.type, address.target) for address in current]
+    wanted_keys = [_address_key(address["type"], address["target"]) for address in wanted]
+    if wanted_keys == current_keys:
+        return
+    # An address the agent keeps keeps its name and detail (the file has no columns for them).
+    kept = dict(zip(current_keys, current, strict=True))
+    payload = []
+    for address, key in zip(wanted, wanted_keys, strict=True):
+        previous = kept.get(key)
+        extras = (
+            {"target_name": previous.target_name, "name": previous.name, "detail": previous.detail}
+            if previous
+            else {}
+        )
+        payload.append({**address, **extras})
+    update.call(services.agent_replace_addresses, addresses=payload)
+    update.changed(f"addresses: {_addresses_text(current_keys)} → {_addresses_text(wanted_keys)}")
+
+
+def _update_status(update: _Update) -> None:
+    new, old = update.row.status, update.agent.status
+    if new is not None and new != old:
+        update.call(services.agent_set_status, status=new, reason=IMPORT_STATUS_REASON)
+        update.changed(f"status: {old} → {new}")
+
+
+def _update_password(update: _Update) -> None:
+    if update.row.password is not None:
+        update.call(services.agent_set_password, password=update.row.password)
+        update.changed("password reset")
+
+
+#: An updating row's service calls, in this order; each one that is refused is reported and the
+#: others still run, so the row lists every refusal.
+_UPDATE_STEPS = (
+    _update_profile,
+    _update_permission,
+    _update_tags,
+    _update_addresses,
+    _update_status,
+    _update_password,
+)
+
+
+def _update_agent(target: _Target, row: _Row, agent: Agent) -> None:
+    update = _Update(target=target, row=row, agent=agent, current=agent)
+    for step in _UPDATE_STEPS:
+        try:
+            step(update)
+        except DomainError as error:
+            target.result.errors.extend(_error_messages(error, row.addresses or []))
+    target.result.action = "update" if target.result.changes else "unchanged"
+
+
+def _import_row(
+    *,
+    actor: Actor,
+    customer_id: UUID,
+    line: int,
+    record: dict[str, str],
+    existing: dict[str, Agent],
+    seen: dict[str, int],
+    tags_by_name: dict[str, UUID],
+    tag_names: dict[UUID, str],
+    prepare_password: PreparePassword,
+) -> RowResult:
+    """One row: its username (an agent of `existing`, read for the whole file, or a new one),
+    its cells, then its service calls, in a savepoint that a refused row rolls back, so the
+    rows after it meet what applying would leave."""
+    username = (record.get("username") or "").strip()
+    result = RowResult(line=line, username=username)
+    key = fold_username(username)
+    if not username:
+        result.errors.append("username: is required")
+    elif key in seen:
+        result.errors.append(f"username: {username} is already on line {seen[key]}")
+    else:
+        seen[key] = line
+    agent = existing.get(key) if username else None
+    row, cell_errors = _parse_row(
+        record, line=line, agent=agent, tags_by_name=tags_by_name, prepare_password=prepare_password
+    )
+    result.errors.extend(cell_errors)
+    if not result.errors:
+        target = _Target(actor=actor, customer_id=customer_id, tag_names=tag_names, result=result)
+        try:
+            with transaction.atomic():
+                if agent is None:
+                    result.action = "create"
+                    _create_agent(target, row)
+                else:
+                    _update_agent(target, row, agent)
+                if result.errors:
+                    raise _RollBack
+        except DomainError as error:
+            result.errors.extend(_error_messages(error, row.addresses or []))
+        except _RollBack:
+            pass
+    if result.errors:
+        result.action = "error"
+        result.changes = []
+    return result
+
+
+def _import_rows(
+    *,
+    actor: Actor,
+    customer_id: UUID,
+    records: list[tuple[int, dict[str, str]]],
+    prepare_password: PreparePassword,
+    commit: Callable[[ImportResult], None] | None,
+) -> ImportResult:
+    """Every row through the services in one transaction. It is committed only if `commit` is
+    given (applying) and every row succeeded; `commit` runs inside it, just before."""
+    tags = list(tag_list(customer_id=customer_id))
+    tags_by_name = {tag.name.lower(): tag.id for tag in tags}
+    tag_names = {tag.id: tag.name for tag in tags}
+    records = [
+        (line, {key: _unprotect(value) if key in _TEXT_COLUMNS else value for key, value in record.items()})
+        for line, record in records
+    ]
+    usernames = [(record.get("username") or "").strip() for _line, record in records]
     seen: dict[str, int] = {}
+    result = ImportResult()
     try:
         with transaction.atomic():
-            for line, raw_record in records:
-                record = {
-                    key: _unprotect(value) if key in _TEXT_COLUMNS else value
-                    for key, value in raw_record.items()
-                }
-                username = (record.get("username") or "").strip()
-                row = RowResult(line=line, username=username)
+            # Each username is in one row only (a second one is refused), so the agents read
+            # now are those the rows meet: no row changes another row's agent.
+            existing = selectors.agents_by_username(customer_id=customer_id, usernames=usernames)
+            for line, record in records:
+                row = _import_row(
+                    actor=actor,
+                    customer_id=customer_id,
+                    line=line,
+                    record=record,
+                    existing=existing,
+                    seen=seen,
+                    tags_by_name=tags_by_name,
+                    tag_names=tag_names,
+                    prepare_password=prepare_password,
+                )
                 result.rows.append(row)
-                if not username:
-                    row.errors.append("username: is required")
-                elif username.lower() in seen:
-                    row.errors.append(f"username: {username} is already on line {seen[username.lower()]}")
-                if row.errors:
-                    row.action = "error"
-                    continue
-                seen[username.lower()] = line
-                raw_addresses: list[dict] = []
-                try:
-                    with transaction.atomic():
-                        _import_row(
-                            actor=actor,
-                            customer_id=customer_id,
-                            record=record,
-                            tags_by_name=tags_by_name,
-                            row=row,
-                            raw_addresses=raw_addresses,
-                        )
-                except DomainError as error:
-                    row.action = "error"
-                    row.changes = []
-                    row.errors.extend(_error_messages(error, raw_addresses))
-            if not apply or not result.ok:
+            if commit is None or not result.ok:
                 raise _RollBack
+            commit(result)
         result.applied = True
     except _RollBack:
         pass
     return result
+
+
+# --- preview and apply -------------------------------------------------------------------------
+
+
+def _check_password(line: int, cell: str, agent: Agent | None) -> services.PreparedPassword:
+    return services.prepare_password(cell, hashed=False, agent=agent)
+
+
+def preview_agents_csv(*, actor: Actor, customer_id: UUID, content: str) -> ImportResult:
+    """The dry run: every row's service calls in a transaction that is rolled back, so the
+    preview shows what applying would do. No password is hashed (each is checked against the
+    policy only): a preview of 5,000 rows costs what 5,000 rows of writes cost."""
+    records, file_errors = _read(content)
+    if file_errors:
+        return ImportResult(errors=file_errors)
+    return _import_rows(
+        actor=actor, customer_id=customer_id, records=records, prepare_password=_check_password, commit=None
+    )
+
+
+def agent_import_create(*, actor: Actor, customer_id: UUID, content: str) -> AgentImport:
+    """Keep an import for the background worker and enqueue the task that applies it
+    (`agents.tasks.apply_agent_import`). Supervisors of the customer only.
+
+    The file is read here, not applied: one that cannot be imported at all is refused at once
+    (INVALID_FILE); the worker checks every row again as it applies it.
+    """
+    from agents.tasks import apply_agent_import
+
+    permissions.require_supervisor_of(actor, customer_id)
+    records, file_errors = _read(content)
+    if file_errors:
+        raise InvalidArgument(
+            "INVALID_FILE", " ".join(file_errors), [FieldError("file", error) for error in file_errors]
+        )
+    with transaction.atomic():
+        agent_import = AgentImport.objects.create(
+            customer_id=customer_id,
+            started_by_agent=actor if isinstance(actor, Agent) else None,
+            started_by_access_key=actor if isinstance(actor, AccessKey) else None,
+            content=content,
+            total_rows=len(records),
+        )
+        # The database backend writes the task in this same transaction: the import and its task
+        # are committed together or not at all (an enqueue after the commit could be lost).
+        apply_agent_import.enqueue(str(agent_import.pk))
+    return agent_import
+
+
+def _claim(agent_import: AgentImport) -> bool:
+    """Queued -> running, once: a task that runs twice applies nothing the second time."""
+    now = timezone.now()
+    claimed = AgentImport.objects.filter(pk=agent_import.pk, state=AgentImportState.QUEUED).update(
+        state=AgentImportState.RUNNING, tm_start=now
+    )
+    return claimed == 1
+
+
+def _finish(agent_import: AgentImport, result: ImportResult, state: str) -> None:
+    """Record the outcome and empty the stored file, which holds passwords."""
+    AgentImport.objects.filter(pk=agent_import.pk).update(
+        state=state,
+        rows=[asdict(row) for row in result.rows],
+        errors=result.errors,
+        content="",
+        tm_finish=timezone.now(),
+    )
+
+
+def _hash_passwords(
+    agent_import: AgentImport, records: list[tuple[int, dict[str, str]]]
+) -> dict[int, services.PreparedPassword]:
+    """Every row's password checked and hashed, before the transaction that applies the rows,
+    which then holds its locks for the writes only. Hashing is the slow part of applying (a
+    good fraction of a second a password with Django's default hasher), so it is what the
+    progress counts: `rows_done` rows of `total_rows`, written every half second or so."""
+    hashed: dict[int, services.PreparedPassword] = {}
+    written = time.monotonic()
+    for done, (line, record) in enumerate(records, start=1):
+        if cell := record.get("password") or "":
+            # A password the policy refuses is not hashed: its row reports the error.
+            with contextlib.suppress(DomainError):
+                hashed[line] = services.prepare_password(cell, hashed=True)
+        if done == len(records) or time.monotonic() - written >= PROGRESS_INTERVAL_SECONDS:
+            AgentImport.objects.filter(pk=agent_import.pk).update(rows_done=done)
+            written = time.monotonic()
+    return hashed
+
+
+def agent_import_apply(*, actor: Agent | AccessKey, agent_import: AgentImport) -> None:
+    """Apply a queued import (the worker's task), all rows or none, like the preview it was
+    made from: the passwords are hashed first (the progress), then every row goes through the
+    services in one transaction, which records the outcome too. A refused import records
+    every row's outcome and commits nothing else. The stored file is emptied either way."""
+    if not _claim(agent_import):
+        return
+    try:
+        records, file_errors = _read(agent_import.content)
+        if file_errors:
+            _finish(agent_import, ImportResult(errors=file_errors), AgentImportState.FAILED)
+            return
+        hashed = _hash_passwords(agent_import, records)
+
+        def prepare_password(line: int, cell: str, agent: Agent | None) -> services.PreparedPassword:
+            return hashed.get(line) or services.prepare_password(cell, hashed=True, agent=agent)
+
+        result = _import_rows(
+            actor=actor,
+            customer_id=agent_import.customer_id,
+            records=records,
+            prepare_password=prepare_password,
+            commit=lambda result: _finish(agent_import, result, AgentImportState.DONE),
+        )
+        if not result.applied:
+            _finish(agent_import, result, AgentImportState.FAILED)
+    except Exception:
+        _finish(agent_import, ImportResult(errors=[UNEXPECTED_ERROR]), AgentImportState.FAILED)
+        raise
+
+
+def agent_import_refuse(*, agent_import: AgentImport, error: str) -> None:
+    """Finish a queued import without applying anything (its actor is gone)."""
+    if _claim(agent_import):
+        _finish(agent_import, ImportResult(errors=[error]), AgentImportState.FAILED)

@@ -383,3 +383,48 @@ class AccessKey(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.tm_expire <= timezone.now()
+
+
+class AgentImportState(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # every row applied
+    FAILED = "failed"  # nothing applied: a row or the file was refused, or the run broke off
+
+
+class AgentImport(models.Model):
+    """A CSV import of a customer's agents, applied by the background worker, and its outcome.
+
+    `content` is the uploaded file; it holds passwords, so the worker empties it as soon as the
+    import is applied or refused. `rows_done` of `total_rows` is the progress (agents/csv_io.py
+    says what it counts); `rows` is each row's outcome and `errors` what was wrong with the
+    file or the run as a whole.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
+    started_by_agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_by_access_key = models.ForeignKey(
+        AccessKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=16, choices=AgentImportState.choices, default=AgentImportState.QUEUED)
+    content = models.TextField(blank=True, default="")
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    tm_create = models.DateTimeField(default=timezone.now)
+    tm_start = models.DateTimeField(null=True, blank=True)
+    tm_finish = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "-tm_create"], name="agent_import_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"import {self.id} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (AgentImportState.DONE, AgentImportState.FAILED)

@@ -7,7 +7,7 @@ exactly like a missing one (NOT_FOUND), so existence never leaks across customer
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agents import permissions
-from agents.models import AccessKey, Agent, AgentStatus, AgentStatusChange, LoginToken
+from agents.models import AccessKey, Agent, AgentImport, AgentStatus, AgentStatusChange, LoginToken
 from agents.permissions import Actor
 from agents.query_expressions import (
     AGENT_REPRESENTATION_EXTRA,
@@ -269,3 +269,36 @@ def agent_board_version(*, customer_id: UUID) -> str:
     for row in Tag.objects.live().for_customer(customer_id).order_by("id").values_list("id", "tm_update"):
         digest.update(repr(row).encode())
     return digest.hexdigest()[:32]
+
+
+def agents_by_username(*, customer_id: UUID, usernames: Iterable[str]) -> dict[str, Agent]:
+    """The customer's live agents with these usernames (any spelling), by `username_key`, with
+    their addresses and tags: one read for a whole CSV file."""
+    keys = {fold_username(username) for username in usernames if username and "\x00" not in username}
+    agents = Agent.objects.live().for_customer(customer_id).filter(username_key__in=keys).with_related()
+    return {agent.username_key: agent for agent in agents}
+
+
+# The stored file (it holds passwords until the worker empties it) is never read by a page.
+_IMPORT_PAGE_FIELDS = ("content",)
+
+
+def agent_import_get(*, actor: Actor, agent_import_id: object, with_rows: bool = True) -> AgentImport:
+    """A CSV import, for the supervisors of its customer; `with_rows=False` leaves out the
+    row outcomes (the progress poll needs only the counts)."""
+    import_uuid = parse_uuid(agent_import_id)
+    deferred = _IMPORT_PAGE_FIELDS if with_rows else (*_IMPORT_PAGE_FIELDS, "rows")
+    agent_import = AgentImport.objects.defer(*deferred).filter(pk=import_uuid).first()
+    if agent_import is None or not permissions.is_supervisor_of(actor, agent_import.customer_id):
+        raise NotFound("AGENT_IMPORT_NOT_FOUND", "No such import.")
+    return agent_import
+
+
+def agent_import_list(*, customer_id: UUID, limit: int = 10) -> QuerySet[AgentImport]:
+    """The customer's latest CSV imports, newest first, without their rows."""
+    return (
+        AgentImport.objects.filter(customer_id=customer_id)
+        .defer(*_IMPORT_PAGE_FIELDS, "rows", "errors")
+        .select_related("started_by_agent", "started_by_access_key")
+        .order_by("-tm_create")[:limit]
+    )

@@ -21,6 +21,7 @@ from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -165,6 +166,47 @@ def clean_password(value: object, agent: Agent | None = None) -> str:
             [FieldError("password", message) for message in messages],
         ) from exc
     return password
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedPassword:
+    """A new password whose stored form was made before the transaction that stores it.
+
+    Hashing takes a good fraction of a second on purpose. The CSV import hashes its rows'
+    passwords before its one transaction (which then holds its locks for the writes only), and
+    its preview hashes none: `encoded` None stores an unusable password, in a transaction that
+    is rolled back. `agent_create` and `agent_set_password` take one in place of the plain
+    text, and check the policy on `plaintext` again for the agent they store it for.
+    """
+
+    plaintext: str = dataclasses.field(repr=False)
+    encoded: str | None = dataclasses.field(repr=False)
+
+
+def prepare_password(value: object, *, hashed: bool, agent: Agent | None = None) -> PreparedPassword:
+    """Check the policy (`clean_password`) and make the stored form now (`hashed`), or none at
+    all for a dry run."""
+    password = clean_password(value, agent)
+    return PreparedPassword(plaintext=password, encoded=make_password(password) if hashed else None)
+
+
+def _clean_new_password(password: object, agent: Agent | None = None) -> str | PreparedPassword:
+    """The policy (`clean_password`), checked on the plain text of a prepared password too."""
+    if isinstance(password, PreparedPassword):
+        clean_password(password.plaintext, agent)
+        return password
+    return clean_password(password, agent)
+
+
+def _set_new_password(agent: Agent, password: str | PreparedPassword) -> None:
+    """Set the stored form of a checked password on the agent (not saved): hashed now, or as
+    prepared."""
+    if not isinstance(password, PreparedPassword):
+        agent.set_password(password)
+    elif password.encoded is None:
+        agent.set_unusable_password()
+    else:
+        agent.password = password.encoded
 
 
 def clean_ring_method(value: object) -> str:
@@ -515,7 +557,7 @@ def agent_create(
     """
     permissions.require_supervisor_of(actor, customer_id)
     username = clean_username(username)
-    password = clean_password(password)
+    password = _clean_new_password(password)
     name = clean_text("name", name, max_length=NAME_MAX_LENGTH)
     detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
     ring_method = clean_ring_method(ring_method)
@@ -540,7 +582,7 @@ def agent_create(
         tm_create=now,
         tm_status=now,
     )
-    agent.set_password(password)
+    _set_new_password(agent, password)
     agent.save(force_insert=True)
     _write_tags(agent, tag_id_list)
     _write_addresses(agent, clean_addrs)
@@ -747,8 +789,8 @@ def agent_set_password(*, actor: Actor, agent: Agent, password: object, old_pass
         )
     if not needs_old:
         _check_may_take_rights_of(actor, current, action="reset its password")
-    password = clean_password(password, agent)
-    agent.set_password(password)
+    password = _clean_new_password(password, agent)
+    _set_new_password(agent, password)
     Agent.objects.filter(pk=agent.pk).update(password=agent.password, tm_update=timezone.now())
     _revoke_login_tokens(agent)
     return _record_and_return(agent, AgentEventType.UPDATED)

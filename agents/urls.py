@@ -17,6 +17,12 @@ urlpatterns = [
     path("agents/bulk/result/", views.agent_bulk_result, name="agent_bulk_result"),
     path("agents/export.csv", views.agent_export, name="agent_export"),
     path("agents/import/", views.agent_import, name="agent_import"),
+    path("agents/import/<uuid:agent_import_id>/", views.agent_import_detail, name="agent_import_detail"),
+    path(
+        "agents/import/<uuid:agent_import_id>/progress/",
+        views.agent_import_progress,
+        name="agent_import_progress",
+    ),
     path("agents/address-check/", views.address_check, name="address_check"),
     path("agents/<uuid:agent_id>/", views.agent_detail, name="agent_detail"),
     path("agents/<uuid:agent_id>/profile/", views.agent_profile, name="agent_profile"),

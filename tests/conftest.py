@@ -6,7 +6,12 @@ nothing of A.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from django.apps import apps
@@ -137,3 +142,73 @@ def unchanged_database(db):
 @pytest.fixture
 def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- background tasks -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run_tasks(monkeypatch):
+    """`run_tasks()` runs the queued background tasks here and now, through the worker's own
+    loop (what `manage.py db_worker --batch` does), inside the test's transaction; it fails
+    the test with the traceback of a task that raised, unless `allow_failures=True`."""
+    from django_tasks_db.management.commands import db_worker
+    from django_tasks_db.models import DBTaskResult
+
+    # The worker drops a connection that is not in autocommit mode: the test's transaction.
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
+    def run(*, allow_failures: bool = False) -> None:
+        db_worker.Worker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="pytest",
+            excluded_queue_names=[],
+        ).run()
+        if not allow_failures:
+            failed = [result.traceback for result in DBTaskResult.objects.failed()]
+            assert not failed, "a background task failed:\n" + "\n".join(failed)
+
+    return run
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL that opens, in another process, the database this one is connected to."""
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings_dict['NAME']}"
+    credentials = quote(settings_dict["USER"] or "", safe="")
+    if settings_dict["PASSWORD"]:
+        credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
+    host = settings_dict["HOST"] or "localhost"
+    port = settings_dict["PORT"] or "5432"
+    return f"postgres://{credentials}@{host}:{port}/{quote(settings_dict['NAME'], safe='')}"
+
+
+@pytest.fixture
+def task_worker(transactional_db, tmp_path):
+    """A real background worker process (`manage.py db_worker`) on the test database, as in
+    production; what a test commits, it sees. Stopped at the end of the test (SIGTERM: it ends
+    the task it is running, then exits); its output is in `task_worker.log_path`."""
+    log_path = tmp_path / "db_worker.log"
+    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [*command, "--interval", "0.1"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    process.log_path = log_path
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

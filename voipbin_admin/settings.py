@@ -6,6 +6,7 @@ runs locally on an SQLite file.
 """
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "corsheaders",
     "phonenumber_field",
+    "django_tasks_db",
     "voipbin_admin.apps.VoipbinAdminConfig",
     "agents",
     "tags",
@@ -99,6 +101,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     # Give concurrent writers a moment instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The test database is a file, not SQLite's in-memory default, so that the background
+    # worker the tests start (`manage.py db_worker`, another process) can open it too.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
+        "TEST_DATABASE_NAME",
+        default=str(Path(tempfile.gettempdir()) / f"test_voipbin_admin_{os.getpid()}.sqlite3"),
+    )
+
+# Background tasks (Django's Tasks framework) are rows in the database, run by a separate worker
+# process: `manage.py db_worker` (README, "Background worker"). CSV imports are applied there.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="locmemcache://"),

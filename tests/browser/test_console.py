@@ -227,7 +227,7 @@ def test_bulk_set_status_with_a_reason(page, sign_in, screenshot, admin_a, floor
     assert sorted(changes.values_list("agent__username", flat=True)) == ["ada", "alan", "pat-agent"]
 
 
-def test_csv_export_edit_preview_and_apply(page, sign_in, screenshot, admin_a, floor, tmp_path):
+def test_csv_export_edit_preview_and_apply(page, sign_in, screenshot, admin_a, floor, tmp_path, task_worker):
     sign_in("alice-admin")
     page.goto("/agents/?tag=" + str(floor["english"].id))
     with page.expect_download() as download_info:
@@ -255,12 +255,44 @@ def test_csv_export_edit_preview_and_apply(page, sign_in, screenshot, admin_a, f
     screenshot(page, "import-preview")
 
     page.get_by_role("button", name="Apply import").click()
+    expect(page).to_have_url(re.compile(r"/agents/import/[0-9a-f-]{36}/$"))
+    # The background worker applies it; the page's progress poll then shows the outcome.
+    expect(page.get_by_text("Import applied: 0 created, 2 updated")).to_be_visible(timeout=30_000)
+    expect(page.locator("[data-import-result] .import-row-update")).to_have_count(2)
+    screenshot(page, "import-result")
+    page.reload()
     expect(page.get_by_text("Import applied: 0 created, 2 updated")).to_be_visible()
     assert Agent.objects.get(username="ada").name == "Ada King"
     assert [a.target for a in Agent.objects.get(username="grace").addresses.order_by("position")] == [
         "2001",
         "+4930123456",
     ]
+
+
+def test_import_progress_survives_a_reload_then_shows_the_outcome(
+    page, sign_in, screenshot, admin_a, floor, run_tasks
+):
+    """No worker runs until the test says so: the page keeps polling its progress, a reload
+    finds it again, and the outcome replaces it once the task is done."""
+    sign_in("alice-admin")
+    page.goto("/agents/import/")
+    csv_file = {"name": "agents.csv", "mimeType": "text/csv", "buffer": b"username,name\nada,Ada Byron\n"}
+    page.get_by_label("CSV file").set_input_files(files=[csv_file])
+    page.get_by_role("button", name="Preview import").click()
+    page.get_by_role("button", name="Apply import").click()
+    progress = page.locator("[data-import-progress] progress")
+    expect(progress).to_be_visible()
+    expect(page.locator("[data-import-progress]")).to_contain_text("Waiting for the background worker")
+    screenshot(page, "import-progress")
+    page.reload()
+    expect(progress).to_be_visible()
+
+    run_tasks()
+
+    outcome = page.get_by_text("Import applied: 0 created, 1 updated, 0 unchanged")
+    expect(outcome).to_be_visible(timeout=10_000)
+    expect(page.locator("[data-import-result]")).to_contain_text("name: 'Ada Lovelace' → 'Ada Byron'")
+    expect(progress).to_have_count(0)
 
 
 def test_tags_access_keys_and_the_plain_agents_page(page, sign_in, screenshot, admin_a, agent_a, floor):
