@@ -41,7 +41,7 @@ from agents.models import (
     Permission,
     RingMethod,
 )
-from agents.permissions import Actor
+from agents.permissions import SYSTEM, Actor
 from agents.query_expressions import db_param
 from agents.representation import agent_representation
 from agents.usernames import USERNAME_RULE, fold_username, is_valid_username
@@ -278,25 +278,12 @@ def clean_address_list(addresses: object) -> list[CleanAddress]:
 # --- rules shared by several services ------------------------------------------------------------
 
 
-def _check_permission_change(actor: Actor, customer_id: UUID, *, old: int, new: int) -> None:
-    """Only a project super admin sets or clears bit 1; only an admin grants or removes bit 32."""
-    changed = old ^ new
-    if changed & Permission.PROJECT_SUPER_ADMIN and not permissions.is_project_super_admin(actor):
-        raise PermissionDenied(
-            "PERMISSION_NOT_ALLOWED", "Only a project super admin may grant or remove project super admin."
-        )
-    if changed & Permission.CUSTOMER_ADMIN and not permissions.is_admin_of(actor, customer_id):
-        raise PermissionDenied(
-            "PERMISSION_NOT_ALLOWED", "Only an admin may grant or remove the admin permission."
-        )
-
-
 def _check_may_take_rights_of(actor: Actor, agent: Agent, *, action: str) -> None:
     """Resetting a password (without the old one) hands the caller the agent's account, and
     deleting an agent removes its rights: both need the right to remove its bits 1 and 32."""
     privileged = agent.permission & (Permission.PROJECT_SUPER_ADMIN | Permission.CUSTOMER_ADMIN)
     try:
-        _check_permission_change(actor, agent.customer_id, old=privileged, new=0)
+        permissions.require_may_change_permission(actor, agent.customer_id, old=privileged, new=0)
     except PermissionDenied:
         raise PermissionDenied(
             "PERMISSION_NOT_ALLOWED",
@@ -505,7 +492,7 @@ def customer_create_with_admin(*, name: str, username: str, password: str, detai
     name = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
     customer = Customer.objects.create(name=name, detail=detail or "")
     return agent_create(
-        actor=None,
+        actor=SYSTEM,
         customer_id=customer.id,
         username=username,
         password=password,
@@ -562,7 +549,7 @@ def agent_create(
     detail = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
     ring_method = clean_ring_method(ring_method)
     permission = clean_permission(permission)
-    _check_permission_change(actor, customer_id, old=0, new=permission)
+    permissions.require_may_change_permission(actor, customer_id, old=0, new=permission)
     clean_addrs = clean_address_list(list(addresses) if isinstance(addresses, tuple) else addresses)
 
     if Agent.objects.live().filter(username_key=fold_username(username)).exists():
@@ -729,31 +716,38 @@ def agent_replace_tags(*, actor: Actor, agent: Agent, tag_ids: object) -> Agent:
     return _record_and_return(agent, AgentEventType.UPDATED)
 
 
+def _tags_on_locked_row(actor: Actor, agent: Agent) -> list[UUID]:
+    """The agent's tags, read after its row is locked: two concurrent additions (console bulk
+    actions) then run one after the other, and neither loses the other's tag."""
+    permissions.require_supervisor_of(actor, agent.customer_id)
+    _lock_live_agent(agent)
+    return list(agent.tag_links.values_list("tag_id", flat=True))
+
+
+@atomic_service
 def agent_add_tags(*, actor: Actor, agent: Agent, tag_ids: Sequence[UUID]) -> Agent:
     """Add tags to those the agent has (used by the console's bulk actions)."""
-    with transaction.atomic():
-        current = list(agent.tag_links.values_list("tag_id", flat=True))
-        return agent_replace_tags(
-            actor=actor, agent=agent, tag_ids=current + [t for t in tag_ids if t not in current]
-        )
+    current = _tags_on_locked_row(actor, agent)
+    added = [tag_id for tag_id in tag_ids if tag_id not in current]
+    return agent_replace_tags(actor=actor, agent=agent, tag_ids=current + added)
 
 
+@atomic_service
 def agent_remove_tags(*, actor: Actor, agent: Agent, tag_ids: Sequence[UUID]) -> Agent:
     """Remove tags from those the agent has (used by the console's bulk actions)."""
-    with transaction.atomic():
-        current = list(agent.tag_links.values_list("tag_id", flat=True))
-        return agent_replace_tags(
-            actor=actor, agent=agent, tag_ids=[t for t in current if t not in set(tag_ids)]
-        )
+    current = _tags_on_locked_row(actor, agent)
+    kept = [tag_id for tag_id in current if tag_id not in set(tag_ids)]
+    return agent_replace_tags(actor=actor, agent=agent, tag_ids=kept)
 
 
 @atomic_service
 def agent_set_permission(*, actor: Actor, agent: Agent, permission: object) -> Agent:
     """Set the permission bitmask.
 
-    Only bits 1, 16, 32, 64; only a project super admin changes bit 1; only an admin changes
-    bit 32; the customer keeps at least one live admin (LAST_ADMIN). A change revokes the
-    agent's login tokens.
+    Only bits 1, 16, 32, 64; who may change which bit is `permissions.require_may_change_permission`
+    (only a project super admin changes bit 1; only an admin changes bit 32 or the permission
+    of an agent that holds it); the customer keeps at least one live admin (LAST_ADMIN). A
+    change revokes the agent's login tokens.
     """
     permissions.require_supervisor_of(actor, agent.customer_id)
     new = clean_permission(permission)
@@ -761,7 +755,7 @@ def agent_set_permission(*, actor: Actor, agent: Agent, permission: object) -> A
     old = _lock_live_agent(agent).permission
     if old == new:
         return _refreshed(agent)
-    _check_permission_change(actor, agent.customer_id, old=old, new=new)
+    permissions.require_may_change_permission(actor, agent.customer_id, old=old, new=new)
     if old & Permission.CUSTOMER_ADMIN and not new & Permission.CUSTOMER_ADMIN:
         _check_not_last_admin(agent)
     Agent.objects.filter(pk=agent.pk).update(permission=new, tm_update=timezone.now())
@@ -773,14 +767,19 @@ def agent_set_permission(*, actor: Actor, agent: Agent, permission: object) -> A
 def agent_set_password(*, actor: Actor, agent: Agent, password: object, old_password: object = None) -> Agent:
     """Set a new password and revoke the agent's login tokens.
 
-    A supervisor resets it without the old one, but only for an agent whose rights it could
-    grant (an admin's password needs an admin, a project super admin's a project super admin);
-    an agent changing its own password (and any caller that sends `old_password`) must give the
-    current password.
+    A supervisor resets another agent's password without the old one, but only for an agent
+    whose rights it could grant (an admin's password needs an admin, a project super admin's
+    a project super admin). Changing one's own password always needs the current one, in
+    every door and whatever one's rights: otherwise a stolen token becomes the account for
+    good. Any caller that sends `old_password` must send the right one.
     """
     permissions.require_self_or_supervisor(actor, agent)
     current = _lock_live_agent(agent)
-    needs_old = old_password is not None or not permissions.is_supervisor_of(actor, agent.customer_id)
+    needs_old = (
+        old_password is not None
+        or permissions.is_self(actor, agent)
+        or not permissions.is_supervisor_of(actor, agent.customer_id)
+    )
     if needs_old and (not isinstance(old_password, str) or not current.check_password(old_password)):
         raise InvalidArgument(
             "INVALID_OLD_PASSWORD",

@@ -465,11 +465,15 @@ def _agent_page_context(request: HttpRequest, agent: Agent, overrides: dict) -> 
         "addresses": AddressEditor.from_agent(agent),
         "tags_form": AgentTagsForm(tags=tags, initial={"tags": [str(t) for t in agent_tag_ids]}),
         "permission_form": (
-            PermissionForm(actor=request.user, initial={"roles": permission_to_roles(agent.permission)})
-            if is_admin
+            PermissionForm(
+                actor=request.user,
+                customer_id=agent.customer_id,
+                initial={"roles": permission_to_roles(agent.permission)},
+            )
+            if permissions.may_change_permission_of(request.user, agent)
             else None
         ),
-        "password_form": PasswordResetForm(),
+        "password_form": PasswordResetForm(own=agent.pk == request.user.pk),
     }
     context.update(overrides)
     return context
@@ -599,11 +603,12 @@ def agent_tags(request: HttpRequest, agent_id: UUID) -> HttpResponse:
     )
 
 
-@admin_required
+@supervisor_required
 @require_POST
 def agent_permission(request: HttpRequest, agent_id: UUID) -> HttpResponse:
+    """Who may change which bit is the service's rule (`permissions.require_may_change_permission`)."""
     agent = _console_agent(request, agent_id)
-    form = PermissionForm(request.POST, actor=request.user)
+    form = PermissionForm(request.POST, actor=request.user, customer_id=agent.customer_id)
     return _save_agent_section(
         request,
         agent,
@@ -622,11 +627,14 @@ def agent_permission(request: HttpRequest, agent_id: UUID) -> HttpResponse:
 @require_POST
 def agent_password(request: HttpRequest, agent_id: UUID) -> HttpResponse:
     agent = _console_agent(request, agent_id)
-    form = PasswordResetForm(request.POST)
+    form = PasswordResetForm(request.POST, own=agent.pk == request.user.pk)
 
     def save() -> None:
         updated = services.agent_set_password(
-            actor=request.user, agent=agent, password=form.cleaned_data["password"]
+            actor=request.user,
+            agent=agent,
+            password=form.cleaned_data["password"],
+            old_password=form.cleaned_data.get("old_password"),
         )
         if updated.pk == request.user.pk:
             update_session_auth_hash(request, updated)  # a supervisor resetting its own stays signed in

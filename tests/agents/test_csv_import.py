@@ -436,6 +436,22 @@ def test_a_plain_agent_cannot_import(client, agent_a):
         csv_io.agent_import_create(actor=agent_a, customer_id=agent_a.customer_id, content="username\nx\n")
 
 
+def test_operators_see_the_tasks_read_only_in_the_admin_site(client, super_admin, admin_a, run_tasks):
+    from django_tasks_db.models import DBTaskResult
+
+    applied(admin_a, "username,password\nnewbie,pw\n", run_tasks)
+    task = DBTaskResult.objects.get()
+    client.force_login(super_admin)
+    changelist = reverse("admin:django_tasks_database_dbtaskresult_changelist")
+    assert client.get(changelist).status_code == 200
+    assert client.get(changelist, {"q": "pat"}).status_code == 200
+    assert client.get(reverse("admin:django_tasks_database_dbtaskresult_add")).status_code == 403
+    change = client.get(reverse("admin:django_tasks_database_dbtaskresult_change", args=[task.pk]))
+    assert change.status_code == 200
+    assert "agents.tasks.apply_agent_import" in change.content.decode()
+    assert "pw" not in str(task.args_kwargs)  # the task holds the import's id, never the file
+
+
 # --- a real worker process --------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from agents import services
 from agents.models import Agent, AgentStatusChange
+from agents.permissions import SYSTEM
 from tests.factories import PASSWORD, make_agent, make_tag
 
 pytestmark = pytest.mark.browser
@@ -40,14 +41,14 @@ def floor(admin_a, agent_a, manager_a):
     english = make_tag(admin_a.customer_id, name="english")
     billing = make_tag(admin_a.customer_id, name="billing")
     make_tag(admin_a.customer_id, name="german")
-    services.agent_update(actor=None, agent=agent_a, name="Pat Agent")
-    services.agent_replace_tags(actor=None, agent=agent_a, tag_ids=[billing.id])
+    services.agent_update(actor=SYSTEM, agent=agent_a, name="Pat Agent")
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[billing.id])
     for index, (username, name, status) in enumerate(NAMES):
         agent = make_agent(admin_a.customer_id, username=username, name=name, tag_ids=[english.id])
         services.agent_replace_addresses(
-            actor=None, agent=agent, addresses=[{"type": "extension", "target": str(2000 + index)}]
+            actor=SYSTEM, agent=agent, addresses=[{"type": "extension", "target": str(2000 + index)}]
         )
-        services.agent_set_status(actor=None, agent=agent, status=status, reason="shift start")
+        services.agent_set_status(actor=SYSTEM, agent=agent, status=status, reason="shift start")
     return {"english": english, "billing": billing}
 
 
