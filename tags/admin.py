@@ -1,14 +1,19 @@
-"""Tags in the admin site: every write goes through `tags.services` (see agents/admin.py)."""
+"""Tags in the admin site: every write goes through `tags.services` (see voipbin_admin/admin_support.py)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Count, Q
 
-from agents.admin import DeletedListFilter, ServiceAdminMixin, adopt, changed_values
-from agents.admin_forms import ServiceModelForm
 from tags import services
 from tags.models import Tag
+from voipbin_admin.admin_support import (
+    DeletedListFilter,
+    ServiceAdminMixin,
+    ServiceModelForm,
+    adopt,
+    changed_values,
+)
 
 
 class TagAddForm(ServiceModelForm):

@@ -1,8 +1,9 @@
 """Forms of the Django admin site.
 
 They only parse what the browser sends; the services check every rule and do every write.
-When a service refuses, its DomainError is put back on the form (`show_service_error`):
-details next to their fields, the message on top.
+When a service refuses, its DomainError is put back on the form
+(`voipbin_admin.admin_support.show_service_error`): details next to their fields, the message
+on top.
 """
 
 from __future__ import annotations
@@ -11,43 +12,18 @@ import re
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import SetPasswordMixin
 from django.forms.models import BaseInlineFormSet
 
 from agents.models import AccessKey, Address, Agent, AgentStatus, Customer, Permission
 from agents.sign_in import LimitedSignInFormMixin
 from tags.models import Tag
+from voipbin_admin.admin_support import ServiceModelForm
 from voipbin_admin.errors import DomainError
 
 PERMISSION_CHOICES = [(bit, f"{label} ({bit})") for bit, label in Permission.LABELS.items()]
 
 _ADDRESS_FIELD = re.compile(r"^addresses\[(\d+)\]\.(\w+)$")
-
-
-def show_service_error(
-    form: forms.BaseForm,
-    error: DomainError,
-    *,
-    field_names: dict[str, str] | None = None,
-    reason_fields: dict[str, str] | None = None,
-    skip_prefixes: tuple[str, ...] = (),
-) -> None:
-    """Put a service's error on a form (which makes it invalid).
-
-    `field_names` maps a service's field name to the form's (`tag_ids` -> `tags`);
-    `reason_fields` puts an error that has no field details next to one field
-    (`TAG_ALREADY_EXISTS` -> `name`); details whose field starts with one of `skip_prefixes`
-    are shown by someone else (the addresses inline).
-    """
-    field_names = field_names or {}
-    details = [detail for detail in error.details if not detail.field.startswith(skip_prefixes)]
-    for detail in details:
-        name = field_names.get(detail.field, detail.field)
-        if name in form.fields:
-            form.add_error(name, detail.message)
-        else:
-            form.add_error(None, f"{detail.field}: {detail.message}")
-    field = (reason_fields or {}).get(error.reason)
-    form.add_error(field if not details and field in form.fields else None, error.message)
 
 
 def permission_bits(permission: int) -> list[int]:
@@ -89,50 +65,20 @@ class TagChoiceField(forms.ModelMultipleChoiceField):
         return f"{obj.customer.name}: {obj.name}"
 
 
-class ServiceModelForm(forms.ModelForm):
-    """A ModelForm that leaves the rules and the writing to the services.
+class PasswordPairForm(SetPasswordMixin, forms.Form):
+    """A new password typed twice (Django's pair of fields and their comparison). List it before
+    ServiceModelForm in a ModelForm's bases: BaseModelForm.clean() does not call super().clean().
+    The services check the password policy."""
 
-    Django's model validation (field checks, unique constraints) is skipped and the instance is
-    left untouched: the admin calls the services with `cleaned_data`, and the services are the
-    one place that knows the rules and their wording. When a service refused an earlier pass
-    over this same POST, `service_error` is set (see `ServiceAdminMixin.changeform_view`) and
-    the form shows it, which keeps the form invalid so that nothing is written.
-    """
+    error_messages = {"password_mismatch": "The two passwords do not match."}
 
-    service_error: DomainError | None = None
-    service_field_names: dict[str, str] = {}
-    service_reason_fields: dict[str, str] = {}
-    #: Details shown by an inline formset rather than by this form.
-    service_skip_prefixes: tuple[str, ...] = ()
-
-    def _post_clean(self):
-        if self.service_error is not None:
-            show_service_error(
-                self,
-                self.service_error,
-                field_names=self.service_field_names,
-                reason_fields=self.service_reason_fields,
-                skip_prefixes=self.service_skip_prefixes,
-            )
-
-
-class PasswordPairForm(forms.Form):
-    """A new password typed twice. List it before ServiceModelForm in a ModelForm's bases:
-    BaseModelForm.clean() does not call super().clean()."""
-
-    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
-    password2 = forms.CharField(
-        label="Password (again)",
-        strip=False,
-        widget=forms.PasswordInput,
-        help_text="The same password, to catch typing mistakes.",
-    )
+    password1, password2 = SetPasswordMixin.create_password_fields(label2="Password (again)")
+    password1.help_text = ""
+    password2.help_text = "The same password, to catch typing mistakes."
 
     def clean(self):
         cleaned = super().clean()
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first is not None and second is not None and first != second:
-            self.add_error("password2", "The two passwords do not match.")
+        self.validate_passwords()
         return cleaned
 
 
