@@ -1,0 +1,57 @@
+"""`manage.py benchmark`: the command line of `voipbin_admin.benchmark` (README, "Performance")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from voipbin_admin.benchmark import BenchmarkError
+from voipbin_admin.benchmark.load import LoadSettings
+from voipbin_admin.benchmark.report import report_lines
+from voipbin_admin.benchmark.run import check_database, run
+
+
+class Command(BaseCommand):
+    help = "Seed a PostgreSQL database with agents and report latency, query counts, floor and throughput."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sizes", default="1000,10000,100000", help="Agent counts to measure at.")
+        parser.add_argument("--requests", type=int, default=200, help="Timed requests per figure.")
+        parser.add_argument("--load-seconds", type=int, default=10, help="Duration of each wrk run.")
+        parser.add_argument(
+            "--load-runs", type=int, default=3, help="wrk runs per figure, interleaved; the median counts."
+        )
+        parser.add_argument("--load-connections", type=int, default=16, help="wrk concurrent connections.")
+        parser.add_argument(
+            "--workers", type=int, default=2, help="gunicorn worker processes (2 did best on 2 cores)."
+        )
+        parser.add_argument("--no-load", action="store_true", help="Skip the concurrent load runs.")
+        parser.add_argument("--output", help="Also write the figures as JSON to this file.")
+        parser.add_argument(
+            "--yes", action="store_true", help="Allow wiping earlier benchmark data in this database."
+        )
+
+    def handle(self, *args, **options):
+        load = None
+        if not options["no_load"]:
+            load = LoadSettings(
+                seconds=options["load_seconds"],
+                runs=options["load_runs"],
+                connections=options["load_connections"],
+                workers=options["workers"],
+            )
+        try:
+            check_database(allow_any_name=options["yes"])
+            sizes = sorted(int(size) for size in options["sizes"].split(","))
+            call_command("migrate", verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)  # pages need the manifest
+            results = run(sizes=sizes, requests=options["requests"], load=load, write=self.stdout.write)
+        except BenchmarkError as error:
+            raise CommandError(str(error)) from error
+        for line in report_lines(results):
+            self.stdout.write(line)
+        if options["output"]:
+            Path(options["output"]).write_text(json.dumps(results, indent=2))
