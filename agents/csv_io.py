@@ -39,9 +39,9 @@ from agents import permissions, selectors, services
 from agents.addresses import AddressInvalid, canonical_target
 from agents.models import AccessKey, Agent, AgentImport, AgentImportState, AgentStatus, RingMethod
 from agents.permissions import Actor
-from agents.services import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from agents.usernames import fold_username
 from tags.selectors import tag_list
+from voipbin_admin.core import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH, clean_text
 from voipbin_admin.errors import DomainError, FieldError, InvalidArgument
 
 EXPORT_COLUMNS = ["username", "name", "detail", "ring_method", "status", "permission", "tags", "addresses"]
@@ -300,11 +300,9 @@ def _parse_row(
     if agent is None and row.username:
         checked(lambda: services.clean_username(row.username))
     if "name" in record:
-        row.name = checked(lambda: services.clean_text("name", record["name"], max_length=NAME_MAX_LENGTH))
+        row.name = checked(lambda: clean_text("name", record["name"], max_length=NAME_MAX_LENGTH))
     if "detail" in record:
-        row.detail = checked(
-            lambda: services.clean_text("detail", record["detail"], max_length=DETAIL_MAX_LENGTH)
-        )
+        row.detail = checked(lambda: clean_text("detail", record["detail"], max_length=DETAIL_MAX_LENGTH))
     if ring_method := (record.get("ring_method") or "").strip():
         row.ring_method = checked(lambda: services.clean_ring_method(ring_method))
     if status := (record.get("status") or "").strip():

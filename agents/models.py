@@ -207,10 +207,6 @@ class Agent(AbstractBaseUser):
         return bool(self.permission & Permission.CUSTOMER_ADMIN)
 
     @property
-    def is_customer_manager(self) -> bool:
-        return bool(self.permission & Permission.CUSTOMER_MANAGER)
-
-    @property
     def is_supervisor(self) -> bool:
         return bool(self.permission & (Permission.SUPERVISOR_BITS | Permission.PROJECT_SUPER_ADMIN))
 

@@ -65,10 +65,6 @@ def can_view_agent(actor: Actor, agent: Agent) -> bool:
     return is_self(actor, agent) or is_supervisor_of(actor, agent.customer_id)
 
 
-def can_manage_agent(actor: Actor, agent: Agent) -> bool:
-    return is_supervisor_of(actor, agent.customer_id)
-
-
 def may_manage_access_keys(actor: Actor) -> bool:
     """Access keys act with admin rights, so only the customer's admins handle them."""
     return isinstance(actor, Agent | AccessKey) and is_admin_of(actor, actor.customer_id)
@@ -145,11 +141,3 @@ def require_self_or_supervisor(actor: Actor, agent: Agent) -> None:
         raise PermissionDenied(
             "SUPERVISOR_REQUIRED", "Only the agent itself or an admin or manager may do this."
         )
-
-
-def actor_label(actor: Actor) -> str:
-    if isinstance(actor, SystemActor):
-        return "system"
-    if isinstance(actor, AccessKey):
-        return f"access key {actor.token_prefix}"
-    return actor.username

@@ -17,6 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agents import permissions
+from agents.credentials import ACCESS_KEY_PREFIX, hash_secret
 from agents.models import AccessKey, Agent, AgentImport, AgentStatus, AgentStatusChange, LoginToken
 from agents.permissions import Actor
 from agents.query_expressions import (
@@ -26,7 +27,6 @@ from agents.query_expressions import (
     fetch_instance,
     model_columns,
 )
-from agents.services import ACCESS_KEY_PREFIX, hash_secret
 from agents.usernames import fold_username
 from tags.models import AgentTag
 from voipbin_admin.errors import InvalidArgument, NotFound, Unauthenticated

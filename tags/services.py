@@ -9,15 +9,9 @@ from django.utils import timezone
 from agents import permissions
 from agents.models import Agent, AgentEventType
 from agents.permissions import Actor
-from agents.services import (
-    DETAIL_MAX_LENGTH,
-    NAME_MAX_LENGTH,
-    UNSET,
-    atomic_service,
-    clean_text,
-    record_agent_events,
-)
+from agents.services.events import record_agent_events
 from tags.models import AgentTag, Tag
+from voipbin_admin.core import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH, UNSET, atomic_service, clean_text
 from voipbin_admin.errors import AlreadyExists, FieldError, InvalidArgument, NotFound
 
 TAG_ALREADY_EXISTS = "TAG_ALREADY_EXISTS"

@@ -88,7 +88,7 @@ def test_a_login_token_is_stored_only_as_its_hash(api, admin_a):
 def test_a_login_token_never_looks_like_an_access_key(api, admin_a, monkeypatch):
     # Random tokens start with `vb_` once in 64**3; such a token would be looked up as a key.
     drawn = iter(["vb_" + "a" * 40, "b" * 43])
-    monkeypatch.setattr("agents.services.secrets.token_urlsafe", lambda nbytes: next(drawn))
+    monkeypatch.setattr("agents.services.credentials.secrets.token_urlsafe", lambda nbytes: next(drawn))
 
     token = api.post("/auth/login", {"username": "alice-admin", "password": PASSWORD}).json()["token"]
 

@@ -16,22 +16,11 @@ from rest_framework import serializers
 
 from agents.addresses import MAX_ADDRESSES_PER_AGENT, MAX_TEXT_LENGTH
 from agents.models import AddressType, AgentStatus, Permission, RingMethod
-from agents.services import (
-    ACCESS_KEY_MAX_LIFETIME,
-    DETAIL_MAX_LENGTH,
-    NAME_MAX_LENGTH,
-    PASSWORD_MAX_LENGTH,
-    REASON_MAX_LENGTH,
-)
+from agents.services import ACCESS_KEY_MAX_LIFETIME, PASSWORD_MAX_LENGTH, REASON_MAX_LENGTH
 from agents.usernames import USERNAME_MAX_LENGTH, USERNAME_RULE
-from voipbin_admin.timestamps import UNSET_TIMESTAMP
+from voipbin_admin.api.schema import NO_NUL, NOT_BLANK, TimestampField
+from voipbin_admin.core import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH
 
-#: Stored text holds no NUL character (PostgreSQL cannot store one; the services refuse it).
-#: Non-empty: drf-spectacular offers the empty string of a field that allows it as a `oneOf`
-#: branch of its own, which a pattern matching it too would make ambiguous.
-NO_NUL = RegexValidator(r"^[^\x00]+$")
-#: A tag name: not blank (only spaces) and no NUL.
-NOT_BLANK = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$")
 #: The username rule (agents.usernames) as far as an ECMA-262 pattern without the `u` flag can
 #: say it: no whitespace, no control or format character, no surrogate or private-use character
 #: of the Basic Multilingual Plane. The rest is in USERNAME_DESCRIPTION.
@@ -49,18 +38,6 @@ PERMISSION_VALUES = [value for value in range(Permission.ALL_BITS + 1) if not va
 PERMISSION_DESCRIPTION = "Bitmask of 1 project super admin, 16 agent, 32 admin, 64 manager."
 ACCESS_KEY_MIN_SECONDS = int(settings.ACCESS_KEY_MIN_LIFETIME.total_seconds())
 ACCESS_KEY_MAX_SECONDS = int(ACCESS_KEY_MAX_LIFETIME.total_seconds())
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}$",
-        "example": "2022-10-22 16:16:16.874761",
-        "description": f"UTC with microseconds; `{UNSET_TIMESTAMP}` when not set.",
-    }
-)
-class TimestampField(serializers.CharField):
-    pass
 
 
 @extend_schema_field(

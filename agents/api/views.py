@@ -36,11 +36,12 @@ from agents.models import AccessKey, Agent, AgentStatus, Permission, RingMethod
 from agents.representation import access_key_representation, agent_representation, agent_representations
 from agents.sign_in import authenticate_agent
 from voipbin_admin.api.authentication import TOKEN_COOKIE
-from voipbin_admin.api.pagination import MAX_PAGE_SIZE, page_request, paginate, represent_each
+from voipbin_admin.api.pagination import page_request, paginate, represent_each
 from voipbin_admin.api.schema import (
     AUTHENTICATED_ERRORS,
     BODY_ERRORS,
     EMPTY_OBJECT,
+    PAGE_PARAMETERS,
     LoginErrorSerializer,
     error_responses,
 )
@@ -51,19 +52,6 @@ from voipbin_admin.timestamps import format_timestamp
 AGENT_ID = OpenApiParameter("agent_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 ACCESS_KEY_ID = OpenApiParameter("access_key_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
-PAGE_PARAMETERS = [
-    OpenApiParameter(
-        "page_size",
-        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
-        description=f"1-{MAX_PAGE_SIZE}, default {MAX_PAGE_SIZE}; larger values are capped at "
-        f"{MAX_PAGE_SIZE}.",
-    ),
-    OpenApiParameter(
-        "page_token",
-        OpenApiTypes.STR,
-        description="`next_page_token` of the previous page, or a timestamp (items created before it).",
-    ),
-]
 AGENT_FILTERS = [
     OpenApiParameter(
         "status",

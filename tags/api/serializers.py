@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from agents.api.serializers import NO_NUL, NOT_BLANK, TimestampField
-from agents.services import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH
+from voipbin_admin.api.schema import NO_NUL, NOT_BLANK, TimestampField
+from voipbin_admin.core import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH
 
 
 class TagSerializer(serializers.Serializer):

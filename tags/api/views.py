@@ -7,7 +7,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from agents import permissions
-from agents.api.views import PAGE_PARAMETERS
 from tags import selectors, services
 from tags.api.serializers import (
     TagCreateRequestSerializer,
@@ -18,7 +17,7 @@ from tags.api.serializers import (
 from tags.models import Tag
 from tags.representation import tag_representation
 from voipbin_admin.api.pagination import page_request, paginate, represent_each
-from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, BODY_ERRORS, error_responses
+from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, BODY_ERRORS, PAGE_PARAMETERS, error_responses
 from voipbin_admin.api.views import ApiView, json_body, provided
 
 TAG_ID = OpenApiParameter("tag_id", OpenApiTypes.UUID, OpenApiParameter.PATH)

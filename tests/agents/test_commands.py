@@ -124,7 +124,8 @@ def test_seed_demo_loads_demo_data_and_is_safe_to_run_twice(db, unchanged_databa
     acme_admin = authenticate(username="acme-admin", password="demo-password")
     assert acme_admin is not None
     assert acme_admin.is_project_super_admin
-    assert authenticate(username="acme-manager", password="demo-password").is_customer_manager
+    acme_manager = authenticate(username="acme-manager", password="demo-password")
+    assert acme_manager.permission & Permission.CUSTOMER_MANAGER
     assert authenticate(username="globex-admin", password="demo-password").is_customer_admin
     assert Agent.objects.filter(addresses__isnull=False).distinct().count() == 3 * 24
     assert AgentStatusChange.objects.exclude(from_status="").exists()

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection
 
 from agents import services
 from agents.models import Address, Agent, AgentStatusChange, Permission
+from agents.services import addresses as address_services
 from agents.services import (
     agent_create,
     agent_delete,
@@ -25,6 +26,9 @@ from agents.services import (
     agent_set_permission,
     agent_set_status,
 )
+from agents.services import agents as agent_services
+from agents.services import status as status_services
+from agents.services import tags as agent_tag_services
 from tags import services as tag_services
 from tags.models import Tag
 from tags.services import tag_create
@@ -98,7 +102,7 @@ def test_two_supervisors_creating_the_same_username_one_wins(monkeypatch):
     admin_a = make_customer_admin()
     admin_b = make_customer_admin()
     # The tag check runs between the username check and the insert.
-    widen_after(monkeypatch, services, "clean_tag_ids")
+    widen_after(monkeypatch, agent_services, "clean_tag_ids")
     losers = []
 
     for round_number in range(ROUNDS):
@@ -126,7 +130,7 @@ def test_two_creates_of_usernames_that_fold_alike_one_wins(monkeypatch):
     while `iexact` (UPPER()) did not, so both creates won and every sign-in then failed."""
     admin_a = make_customer_admin()
     admin_b = make_customer_admin()
-    widen_after(monkeypatch, services, "clean_tag_ids")
+    widen_after(monkeypatch, agent_services, "clean_tag_ids")
     losers = []
 
     for round_number in range(ROUNDS):
@@ -151,7 +155,7 @@ def test_two_agents_taking_the_same_address_one_wins(monkeypatch):
     second = make_agent(admin.customer_id)
     # The database's unique index is the only check: each writer holds its inserted (not yet
     # committed) address a while, so the other's insert waits on it and then finds it taken.
-    widen_after(monkeypatch, services, "_write_addresses")
+    widen_after(monkeypatch, address_services, "_write_addresses")
 
     for round_number in range(ROUNDS):
         target = f"+1555000{round_number:04d}"
@@ -181,7 +185,7 @@ def test_a_deleted_agent_never_keeps_live_addresses(monkeypatch):
     """Addresses sent for an agent that is being deleted must not block them for everyone."""
     admin = make_customer_admin()
     # The replacement validates its input while the deletion commits.
-    widen_after(monkeypatch, services, "clean_address_list")
+    widen_after(monkeypatch, address_services, "clean_address_list")
 
     for round_number in range(ROUNDS):
         agent = make_agent(admin.customer_id)
@@ -211,7 +215,7 @@ def test_a_deleted_agent_never_keeps_live_addresses(monkeypatch):
     ids=["demote", "delete"],
 )
 def test_two_admins_removing_each_other_leave_one_admin(monkeypatch, remove_admin):
-    widen_after(monkeypatch, services, "_check_not_last_admin")
+    widen_after(monkeypatch, agent_services, "_check_not_last_admin")
 
     for _round in range(ROUNDS):
         first = make_customer_admin()
@@ -252,7 +256,7 @@ def test_two_supervisors_creating_the_same_tag_one_wins(monkeypatch):
 def test_racing_status_changes_keep_an_exact_history(monkeypatch):
     admin = make_customer_admin()
     # The status is read under the row lock; a slow writer holding it must not be overtaken.
-    widen_after(monkeypatch, services, "_lock_live_agent")
+    widen_after(monkeypatch, status_services, "_lock_live_agent")
     agent = make_agent(admin.customer_id)
 
     for _round in range(ROUNDS):
@@ -280,7 +284,7 @@ def test_two_bulk_tag_changes_on_one_agent_both_count(monkeypatch, operation):
         tag_create(actor=admin, customer_id=admin.customer_id, name=f"skill-{n}") for n in (1, 2)
     )
     # Between reading the current tags and writing the new list.
-    widen_after(monkeypatch, services, "clean_tag_ids")
+    widen_after(monkeypatch, agent_tag_services, "clean_tag_ids")
     change = services.agent_add_tags if operation == "add" else services.agent_remove_tags
 
     for _round in range(ROUNDS):

@@ -12,14 +12,10 @@ from django.utils import timezone
 from agents.backends import AgentBackend
 from agents.models import Address, Agent, Permission
 from agents.permissions import SYSTEM
-from agents.services import (
-    agent_delete,
-    agent_set_password,
-    domain_error_for_integrity_error,
-    login_token_create,
-)
+from agents.services import agent_delete, agent_set_password, login_token_create
 from tags.models import Tag
 from tests.factories import PASSWORD, make_agent
+from voipbin_admin.core import domain_error_for_integrity_error
 from voipbin_admin.errors import InvalidArgument, Unauthenticated
 
 # --- the user model and sign-in -------------------------------------------------------------------

@@ -912,7 +912,7 @@ def test_an_agent_without_a_direct_hash_gets_one(admin_a, agent_a):
 
 def test_a_new_direct_hash_is_never_one_in_use(admin_a, agent_a, manager_a, monkeypatch):
     candidates = iter([manager_a.direct_hash, agent_a.direct_hash, "0123456789ab"])
-    monkeypatch.setattr("agents.services.secrets.token_hex", lambda nbytes: next(candidates))
+    monkeypatch.setattr("agents.services.agents.secrets.token_hex", lambda nbytes: next(candidates))
 
     agent = agent_regenerate_direct_hash(actor=admin_a, agent=agent_a)
 
@@ -961,7 +961,7 @@ def test_delete_is_soft_and_frees_what_the_agent_held(admin_a, agent_a):
 def test_a_deleted_agents_direct_hash_may_be_given_again(admin_a, agent_a, monkeypatch):
     old_hash = agent_a.direct_hash
     agent_delete(actor=admin_a, agent=agent_a)
-    monkeypatch.setattr("agents.services.secrets.token_hex", lambda nbytes: old_hash)
+    monkeypatch.setattr("agents.services.agents.secrets.token_hex", lambda nbytes: old_hash)
 
     newcomer = make_agent(admin_a.customer_id)
 

@@ -68,26 +68,6 @@ def error_body(
     return {"error": error}
 
 
-def _validation_details(detail, prefix: str = "") -> list[FieldError]:
-    """DRF's nested validation errors as one entry per field path (`addresses[1].target`)."""
-    if isinstance(detail, dict):
-        found = []
-        for key, value in detail.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if key == "non_field_errors":
-                path = prefix or "body"
-            found.extend(_validation_details(value, path))
-        return found
-    if isinstance(detail, list):
-        if all(isinstance(item, str) for item in detail):
-            return [FieldError(prefix or "body", " ".join(str(item) for item in detail))]
-        found = []
-        for index, item in enumerate(detail):
-            found.extend(_validation_details(item, f"{prefix}[{index}]"))
-        return found
-    return [FieldError(prefix or "body", str(detail))]
-
-
 def _message_of(exc: drf.APIException) -> str:
     detail = exc.detail
     if isinstance(detail, str):
@@ -101,13 +81,12 @@ def _drf_error(request, exc: drf.APIException) -> Response:
         if isinstance(exc, exception_class):
             status, reason = mapped_status, mapped_reason
             break
-    details = _validation_details(exc.detail) if isinstance(exc, drf.ValidationError) else []
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None) is not None:
         headers["Retry-After"] = str(max(1, int(exc.wait)))
-    body = error_body(request, status=status, reason=reason, message=_message_of(exc), details=details)
+    body = error_body(request, status=status, reason=reason, message=_message_of(exc))
     return Response(body, status=exc.status_code, headers=headers)
 
 

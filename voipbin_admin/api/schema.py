@@ -2,14 +2,20 @@
 
 drf-spectacular generates the document from the views; this module adds what the views share:
 the five ways to send a credential (security schemes), the error envelope and the responses
-that use it, the `X-Request-Id` header on every response, and the API's overview text.
+that use it, the list parameters and the fields every app declares (timestamps, text without
+NUL), the `X-Request-Id` header on every response, and the API's overview text.
 """
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
+
+from voipbin_admin.api.pagination import MAX_PAGE_SIZE
+from voipbin_admin.timestamps import UNSET_TIMESTAMP
 
 API_DESCRIPTION = """\
 The VoIPbin agent API, version 1.0: agents, their addresses, tags and access keys.
@@ -76,6 +82,43 @@ class LoginErrorSerializer(ErrorEnvelopeSerializer):
         help_text="The envelope's message again, at the top level, for clients that decode "
         'login errors as `{"message": string}`.'
     )
+
+
+# --- what the apps' declarations share ---------------------------------------------------------
+
+#: Stored text holds no NUL character (PostgreSQL cannot store one; the services refuse it).
+#: Non-empty: drf-spectacular offers the empty string of a field that allows it as a `oneOf`
+#: branch of its own, which a pattern matching it too would make ambiguous.
+NO_NUL = RegexValidator(r"^[^\x00]+$")
+#: Not blank (only spaces) and no NUL: a tag name, an address's target.
+NOT_BLANK = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}$",
+        "example": "2022-10-22 16:16:16.874761",
+        "description": f"UTC with microseconds; `{UNSET_TIMESTAMP}` when not set.",
+    }
+)
+class TimestampField(serializers.CharField):
+    pass
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+        description=f"1-{MAX_PAGE_SIZE}, default {MAX_PAGE_SIZE}; larger values are capped at "
+        f"{MAX_PAGE_SIZE}.",
+    ),
+    OpenApiParameter(
+        "page_token",
+        OpenApiTypes.STR,
+        description="`next_page_token` of the previous page, or a timestamp (items created before it).",
+    ),
+]
 
 
 EMPTY_OBJECT = OpenApiResponse(
