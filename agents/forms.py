@@ -2,7 +2,7 @@
 
 Forms only parse what a browser sends into the types the services take; every rule of the
 domain (lengths, formats, uniqueness, who may do what) is checked by the services, and their
-errors are put back next to the fields by `add_domain_error`.
+errors are put back next to the fields by `voipbin_admin.console.add_domain_error`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 
 from agents import permissions
 from agents.models import AddressType, Agent, AgentStatus, Permission, RingMethod
@@ -50,26 +50,6 @@ SORT_CHOICES = [
 ]
 
 PAGE_SIZE_CHOICES = [("25", "25"), ("50", "50"), ("100", "100"), ("200", "200")]
-
-
-def add_domain_error(form: forms.Form, error: DomainError, field_map: dict[str, str] | None = None) -> None:
-    """Put a service's error on the form: per-field details next to their fields, the rest on top.
-
-    `field_map` names form fields that differ from the service's (`tag_ids` -> `tags`).
-    """
-    field_map = {"permission": "roles", "tag_ids": "tags", **(field_map or {})}
-    placed = False
-    for detail in error.details:
-        name = field_map.get(detail.field, detail.field)
-        if name in form.fields:
-            form.add_error(name, detail.message)
-            placed = True
-    if not placed:
-        fallback = {
-            "AGENT_ALREADY_EXISTS": "username",
-            "TAG_ALREADY_EXISTS": "name",
-        }.get(error.reason)
-        form.add_error(fallback if fallback in form.fields else None, error.message)
 
 
 def _tag_choices(tags) -> list[tuple[str, str]]:
@@ -233,21 +213,23 @@ class PermissionForm(forms.Form):
         return (previous & ~offered) | roles_to_permission(self.cleaned_data["roles"])
 
 
-class PasswordResetForm(forms.Form):
+class PasswordResetForm(SetPasswordMixin, forms.Form):
     """A new password twice; for one's own password also the current one (the service asks
-    for it: a stolen session must not become the account for good)."""
+    for it: a stolen session must not become the account for good). The password rules are
+    the service's: this form only checks that the two agree."""
+
+    error_messages = {"password_mismatch": "The two passwords differ."}
 
     old_password = forms.CharField(
         strip=False,
         label="Current password",
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-    password = forms.CharField(
-        strip=False, label="New password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    password, password_again = SetPasswordMixin.create_password_fields(
+        label1="New password", label2="Repeat it"
     )
-    password_again = forms.CharField(
-        strip=False, label="Repeat it", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
+    # No help texts: the page shows none, and Django would point aria-describedby at them.
+    password.help_text = password_again.help_text = ""
 
     def __init__(self, *args, own: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -256,8 +238,7 @@ class PasswordResetForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("password") and data.get("password") != data.get("password_again"):
-            self.add_error("password_again", "The two passwords differ.")
+        self.validate_passwords("password", "password_again")
         return data
 
 

@@ -8,11 +8,15 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from agents.forms import add_domain_error
-from agents.views import console_object_or_404, supervisor_required
 from tags import selectors, services
 from tags.forms import TagForm
 from tags.models import Tag
+from voipbin_admin.console import (
+    add_domain_error,
+    console_customer_id,
+    console_object_or_404,
+    supervisor_required,
+)
 from voipbin_admin.errors import DomainError
 
 
@@ -29,7 +33,7 @@ def _tag_with_counts(tag: Tag) -> Tag:
 
 @supervisor_required
 def tag_list(request: HttpRequest) -> HttpResponse:
-    customer_id = request.user.customer_id
+    customer_id = console_customer_id(request)
     status = 200
     if request.method == "POST":
         form = TagForm(request.POST)

@@ -103,7 +103,7 @@ def test_an_api_500_is_logged_without_the_credential(client, admin_a, monkeypatc
 
 
 def test_a_console_500_is_logged_without_the_credential(client, admin_a, monkeypatch, caplog):
-    from agents import views as console_views
+    from agents.views import access_keys as console_views
 
     def fail(**kwargs):
         raise RuntimeError(f"while answering ?token={LOGIN_TOKEN}&accesskey={ACCESS_KEY}")

@@ -56,21 +56,3 @@ def permission_labels(value: int) -> list[str]:
         Permission.CUSTOMER_AGENT,
     )
     return [Permission.LABELS[bit] for bit in order if value & bit]
-
-
-@register.filter
-def get_item(mapping, key):
-    return mapping.get(key) if mapping else None
-
-
-@register.simple_tag(takes_context=True)
-def query_with(context, **changes) -> str:
-    """The current query string with some parameters replaced (`None`/"" removes one)."""
-    query = context["request"].GET.copy()
-    for key, value in changes.items():
-        if value is None or value == "":
-            query.pop(key, None)
-        else:
-            query[key] = value
-    encoded = query.urlencode()
-    return f"?{encoded}" if encoded else "?"

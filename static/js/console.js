@@ -1,12 +1,12 @@
-/* The console's small behaviours: keyboard shortcuts, dialogs, copy buttons, the live board's
-   polling and clocks, the agents list's selection, and the addresses editor. Every page works
-   without it (forms post normally); this makes them quicker to use. */
+/* The console's small behaviours that htmx attributes do not cover: keyboard shortcuts, dialogs,
+   copy buttons, the live board's clocks, the agents list's selection, and the addresses editor's
+   rows. Requests (the board's polling and filters, the addresses check) are htmx attributes in
+   the templates. Every page works without it (forms post normally); this makes them quicker. */
 (function () {
   "use strict";
 
   document.documentElement.classList.replace("no-js", "js");
 
-  const csrfToken = () => document.body.dataset.csrf || "";
   const isTyping = (el) =>
     el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
 
@@ -124,12 +124,6 @@
 
   const board = document.querySelector("[data-board-poll]");
   if (board) {
-    // Each poll says which version it shows; the server answers 204 when nothing changed.
-    document.body.addEventListener("htmx:configRequest", (event) => {
-      if (event.detail.elt !== board) return;
-      const live = board.querySelector("[data-version]");
-      if (live && live.dataset.version) event.detail.parameters.v = live.dataset.version;
-    });
     document.body.addEventListener("htmx:afterSwap", (event) => {
       if (event.detail.target === board) {
         syncClock(board);
@@ -141,37 +135,13 @@
         document.body.classList.toggle("board-stale", !event.detail.successful);
       }
     });
-
-    const filters = document.querySelector("[data-board-filters]");
-    if (filters) {
-      let timer = 0;
-      const refresh = () => {
-        const live = board.querySelector("[data-version]");
-        if (live) live.dataset.version = "";
-        const params = new URLSearchParams();
-        new FormData(filters).forEach((value, key) => {
-          if (value) params.set(key, value);
-        });
-        const query = params.toString();
-        history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
-        const toggle = document.querySelector("[data-wall-toggle]");
-        if (toggle) {
-          const wallParams = new URLSearchParams(params);
-          if (wallParams.get("wall") === "1") wallParams.delete("wall");
-          else wallParams.set("wall", "1");
-          toggle.href = `?${wallParams.toString()}`;
-        }
-        htmx.trigger(board, "board-refresh");
-      };
-      filters.addEventListener("input", () => {
-        clearTimeout(timer);
-        timer = setTimeout(refresh, 200);
+    // Filtering (hx-get on the form) leaves empty fields out of the address bar and the links.
+    document.body.addEventListener("htmx:configRequest", (event) => {
+      if (!event.detail.elt.matches("#board-filters")) return;
+      Array.from(event.detail.formData.keys()).forEach((key) => {
+        if (!event.detail.formData.get(key)) event.detail.formData.delete(key);
       });
-      filters.addEventListener("submit", (event) => {
-        event.preventDefault();
-        refresh();
-      });
-    }
+    });
   }
 
   // ---- agents list: auto-submitting filters, selection, bulk bar ---------------------------
@@ -227,11 +197,11 @@
   document.querySelectorAll("[data-address-editor]").forEach((editor) => {
     const list = editor.querySelector("[data-address-rows]");
     const template = editor.querySelector("[data-address-template]");
-    const checkUrl = editor.dataset.checkUrl;
 
     editor.querySelector("[data-address-add]").addEventListener("click", () => {
       const row = template.content.firstElementChild.cloneNode(true);
       list.appendChild(row);
+      htmx.process(row); // its inline check
       row.querySelector("[data-address-target]").focus();
     });
 
@@ -250,37 +220,24 @@
         row.querySelector("[data-row-down]").focus();
       }
     });
+  });
 
-    // Inline check as the target is typed, with the same rule the save applies (server side).
-    let pending = null;
-    const check = async (row) => {
-      const target = row.querySelector("[data-address-target]");
-      const hint = row.querySelector("[data-address-hint]");
-      const body = new FormData();
-      body.set("type", row.querySelector("[data-address-type]").value);
-      body.set("target", target.value);
-      if (pending) pending.abort();
-      pending = new AbortController();
-      try {
-        const response = await fetch(checkUrl, {
-          method: "POST",
-          body,
-          headers: { "X-CSRFToken": csrfToken() },
-          credentials: "same-origin",
-          signal: pending.signal,
-        });
-        if (!response.ok) return;
-        hint.innerHTML = await response.text();
-        const bad = Boolean(hint.querySelector(".hint-error"));
-        target.setAttribute("aria-invalid", String(bad));
-        row.classList.toggle("has-error", bad);
-      } catch (error) {
-        /* offline or aborted: the save still checks everything */
-      }
+  // The inline check (hx-post on each row) is about its own row: htmx would send the values of
+  // the whole editor form, and the server reads one type and one target.
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    const row = event.detail.elt.closest("[data-address-row]");
+    if (!row) return;
+    event.detail.parameters = {
+      type: row.querySelector("[data-address-type]").value,
+      target: row.querySelector("[data-address-target]").value,
     };
-    editor.addEventListener("change", (event) => {
-      const row = event.target.closest("[data-address-row]");
-      if (row && event.target.matches("[data-address-target], [data-address-type]")) check(row);
-    });
+  });
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    const hint = event.detail.target;
+    const row = hint.matches("[data-address-hint]") && hint.closest("[data-address-row]");
+    if (!row) return;
+    const bad = Boolean(hint.querySelector(".hint-error"));
+    row.querySelector("[data-address-target]").setAttribute("aria-invalid", String(bad));
+    row.classList.toggle("has-error", bad);
   });
 })();

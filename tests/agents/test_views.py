@@ -293,10 +293,15 @@ def _board_agents(client, params):
     return set(re.findall(r'class="tile status-\w+" data-agent="([^"]+)"', body))
 
 
+def _board_version(body: str) -> str:
+    """The version a board's live part says it shows (the next poll sends it back as `v`)."""
+    return body.split('name="v" value="', 1)[1].split('"', 1)[0]
+
+
 def test_board_poll_answers_204_until_something_changes(signed_in, admin_a, agent_a):
     client = signed_in(admin_a)
     first = client.get(url("board_live"))
-    version = first.content.decode().split('data-version="', 1)[1].split('"', 1)[0]
+    version = _board_version(first.content.decode())
     assert client.get(url("board_live"), {"v": version}).status_code == 204
     services.agent_set_status(actor=SYSTEM, agent=agent_a, status="away")
     changed = client.get(url("board_live"), {"v": version})
@@ -309,7 +314,7 @@ def test_board_version_changes_on_rename_retag_and_filters(signed_in, admin_a, a
 
     def version(params=None):
         body = client.get(url("board_live"), params or {}).content.decode()
-        return body.split('data-version="', 1)[1].split('"', 1)[0]
+        return _board_version(body)
 
     seen = {version()}
     services.agent_update(actor=SYSTEM, agent=agent_a, name="Pat Renamed")
@@ -407,6 +412,41 @@ def test_agents_list_pages(signed_in, admin_a):
     assert len(first) == 25
     assert len(third) == 11
     assert not set(first) & set(third)
+
+
+def _hrefs(body: str, pattern: str) -> list[str]:
+    import html
+    import re
+
+    return [html.unescape(href) for href in re.findall(pattern, body)]
+
+
+def test_sort_and_page_links_keep_the_other_parameters(signed_in, admin_a):
+    _bulk_agents(admin_a.customer_id, 60)
+    client = signed_in(admin_a)
+    body = client.get(url("agent_list"), {"q": "bulk", "sort": "name", "page": "2", "per_page": "25"})
+    body = body.content.decode()
+
+    sort_links = _hrefs(body, r'<th><a href="([^"]*)" class="sort')
+    assert sort_links == [
+        "?q=bulk&sort=-name&per_page=25",  # the current sort turns around; back to page 1
+        "?q=bulk&sort=username&per_page=25",
+        "?q=bulk&sort=status&per_page=25",
+        "?q=bulk&sort=status_since&per_page=25",
+    ]
+    assert _hrefs(body, r'href="([^"]*)" rel="(?:prev|next)"') == [
+        "?q=bulk&sort=name&page=1&per_page=25",
+        "?q=bulk&sort=name&page=3&per_page=25",
+    ]
+
+
+def test_the_wall_mode_link_keeps_the_board_filters(signed_in, admin_a):
+    client = signed_in(admin_a)
+    pattern = r'href="([^"]*)" data-wall-toggle'
+    board = client.get(url("board"), {"q": "pat", "status": "busy"}).content.decode()
+    wall = client.get(url("board"), {"q": "pat", "status": "busy", "wall": "1"}).content.decode()
+    assert _hrefs(board, pattern) == ["?q=pat&status=busy&wall=1"]
+    assert _hrefs(wall, pattern) == ["?q=pat&status=busy"]
 
 
 # --- bulk actions ------------------------------------------------------------------------------

@@ -326,3 +326,54 @@ def test_tags_access_keys_and_the_plain_agents_page(page, sign_in, screenshot, a
     screenshot(page, "my-status")
     page.goto("/agents/")
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+
+
+def test_the_address_check_is_about_its_own_row(page, sign_in, admin_a, agent_a):
+    services.agent_replace_addresses(
+        actor=SYSTEM,
+        agent=agent_a,
+        addresses=[{"type": "extension", "target": "2001"}, {"type": "sip", "target": "pat@sip.example.com"}],
+    )
+    sign_in("alice-admin")
+    page.goto(f"/agents/{agent_a.id}/")
+    scripts_ready(page)
+    rows = page.locator("[data-address-editor] [data-address-row]")
+    first = rows.nth(0)
+
+    first.locator("[data-address-target]").fill("20a1")
+    first.locator("[data-address-target]").press("Tab")
+    expect(first.locator("[data-address-hint]")).to_have_text(re.compile("digits"))  # the extension rule
+    expect(first.locator("[data-address-target]")).to_have_attribute("aria-invalid", "true")
+    expect(first).to_have_class(re.compile("has-error"))
+    expect(rows.nth(1).locator("[data-address-hint]")).to_have_text("")
+
+    first.locator("[data-address-target]").fill("2002")
+    first.locator("[data-address-target]").press("Tab")
+    expect(first.locator("[data-address-hint]")).to_have_text("Looks right")
+    expect(first.locator("[data-address-target]")).to_have_attribute("aria-invalid", "false")
+    expect(first).not_to_have_class(re.compile("has-error"))
+
+    page.get_by_role("button", name="+ Add address").click()
+    added = rows.nth(3)  # after the two addresses and the blank row
+    added.locator("[data-address-target]").fill("+1 555 987 6543")
+    added.locator("[data-address-target]").press("Tab")
+    expect(added.locator("[data-address-hint]")).to_have_text("Will be saved as +15559876543")
+
+
+def test_board_filters_follow_in_the_address_bar_and_the_wall_mode_link(page, sign_in, admin_a, floor):
+    sign_in("alice-admin")
+    page.goto("/board/")
+    scripts_ready(page)
+    wall_link = page.locator("[data-wall-toggle]")
+
+    page.locator("[data-search]").fill("a")
+    page.get_by_label("Status", exact=True).select_option("available")
+    expect(page.locator(".tile")).to_have_count(3)
+    expect(page).to_have_url(re.compile(r"/board/\?q=a&status=available$"))
+    expect(wall_link).to_have_attribute("href", "?q=a&status=available&wall=1")
+
+    page.locator("[data-search]").fill("")
+    page.get_by_label("Status", exact=True).select_option("")
+    expect(page.locator(".tile")).to_have_count(11)
+    expect(page).to_have_url(re.compile(r"/board/$"))
+    expect(wall_link).to_have_attribute("href", "?wall=1")

@@ -1,0 +1,115 @@
+"""The live status board: every agent of the customer by status, polled every second."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_GET
+
+from agents import selectors
+from agents.forms import BoardFilterForm
+from agents.models import AgentStatus
+from agents.templatetags.console import format_duration
+from tags.selectors import tag_list_with_agent_counts
+from voipbin_admin.console import console_customer_id, supervisor_required
+
+_URL_PLACEHOLDER = UUID(int=0)
+
+#: The order statuses are shown in: who can take a call first.
+STATUS_ORDER = [
+    AgentStatus.AVAILABLE,
+    AgentStatus.RINGING,
+    AgentStatus.BUSY,
+    AgentStatus.AWAY,
+    AgentStatus.OFFLINE,
+]
+
+
+@dataclass(frozen=True)
+class BoardTile:
+    """What one agent's tile shows, worked out once so the board's template stays cheap."""
+
+    url: str
+    label: str
+    username: str
+    status: str
+    since_ms: int
+    since_text: str
+    tags: str
+
+
+def _board_context(request: HttpRequest) -> dict:
+    customer_id = console_customer_id(request)
+    tags = list(tag_list_with_agent_counts(customer_id=customer_id))
+    form = BoardFilterForm(request.GET, tags=tags)
+    filters = form.filters()
+    tag_names = {tag.id: tag.name for tag in tags}
+    now = timezone.now()
+    # One reverse() for the whole board rather than one per tile.
+    url_pattern = reverse("console:agent_detail", args=[_URL_PLACEHOLDER])
+    groups: dict[str, list[BoardTile]] = {status: [] for status in STATUS_ORDER}
+    shown = 0
+    for agent in selectors.agent_board(customer_id=customer_id, **filters):
+        shown += 1
+        groups[agent.status].append(
+            BoardTile(
+                url=url_pattern.replace(str(_URL_PLACEHOLDER), str(agent.id)),
+                label=agent.name or agent.username,
+                username=agent.username,
+                status=agent.status,
+                since_ms=int(agent.tm_status.timestamp() * 1000),
+                since_text=format_duration(now - agent.tm_status),
+                tags=" · ".join(tag_names[tag_id] for tag_id in agent.tag_ids if tag_id in tag_names),
+            )
+        )
+    counts = selectors.agent_status_counts(customer_id=customer_id)
+    return {
+        "form": form,
+        "filtered": any(filters.values()),
+        "now": now,
+        "groups": [(status, groups[status]) for status in STATUS_ORDER if groups[status]],
+        "shown": shown,
+        "total": sum(counts.values()),
+        "counts": [(status, counts[status]) for status in STATUS_ORDER],
+        "tags": tags,
+        "uncovered_tags": [tag for tag in tags if not tag.available_count],
+        "wall": request.GET.get("wall") == "1",
+    }
+
+
+def _board_version(request: HttpRequest) -> str:
+    """The board's data fingerprint plus the filters it was rendered for."""
+    filters = "&".join(f"{key}={request.GET.get(key, '')}" for key in ("q", "status", "tag"))
+    data = selectors.agent_board_version(customer_id=console_customer_id(request))
+    return data + "." + hashlib.sha256(filters.encode()).hexdigest()[:8]
+
+
+@supervisor_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    context = _board_context(request)
+    context["version"] = _board_version(request)
+    return render(request, "agents/board.html", context)
+
+
+@supervisor_required
+@require_GET
+@gzip_page
+def board_live(request: HttpRequest) -> HttpResponse:
+    """The board's live part, polled every second; 204 (nothing to swap) when nothing changed.
+
+    Everything comes from the database, so a change made by any server process shows up.
+    """
+    version = _board_version(request)
+    if request.GET.get("v") == version:
+        return HttpResponse(status=204)
+    context = _board_context(request)
+    context["version"] = version
+    return render(request, "_partials/board_live.html", context)
