@@ -212,3 +212,21 @@ def task_worker(transactional_db, tmp_path):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_holds_the_test_database_at_teardown(django_db_setup, django_db_blocker):
+    """Set up after the test database, so torn down before it is dropped: end every other
+    session on it first. After the browser tests, the next test that reaches the database
+    leaves one idle session of this run behind on PostgreSQL (its owner was not found; it is
+    not a connection Django's handler still holds), and DROP DATABASE then failed, leaving the
+    database behind."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
