@@ -392,9 +392,9 @@ class AgentImport(models.Model):
     """A CSV import of a customer's agents, applied by the background worker, and its outcome.
 
     `content` is the uploaded file; it holds passwords, so the worker empties it as soon as the
-    import is applied or refused. `rows_done` of `total_rows` is the progress (agents/csv_io.py
-    says what it counts); `rows` is each row's outcome and `errors` what was wrong with the
-    file or the run as a whole.
+    import is applied or refused. `rows_done` of `total_rows` is the progress
+    (agents/services/csv_import.py says what it counts); `rows` is each row's outcome and
+    `errors` what was wrong with the file or the run as a whole.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

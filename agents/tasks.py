@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.tasks import task
 from django.utils import timezone
 
-from agents import csv_io
 from agents.models import AccessKey, Agent, AgentImport
+from agents.services import csv_import
 
 ACTOR_GONE = "Not applied: the agent or access key that started this import no longer exists or has expired."
 
@@ -31,10 +31,10 @@ def _started_by(agent_import: AgentImport) -> Agent | AccessKey | None:
 
 @task
 def apply_agent_import(agent_import_id: str) -> None:
-    """Apply a CSV import stored by the console (`csv_io.agent_import_create`)."""
+    """Apply a CSV import stored by the console (`csv_import.agent_import_create`)."""
     agent_import = AgentImport.objects.get(pk=agent_import_id)
     actor = _started_by(agent_import)
     if actor is None:
-        csv_io.agent_import_refuse(agent_import=agent_import, error=ACTOR_GONE)
+        csv_import.agent_import_refuse(agent_import=agent_import, error=ACTOR_GONE)
     else:
-        csv_io.agent_import_apply(actor=actor, agent_import=agent_import)
+        csv_import.agent_import_apply(actor=actor, agent_import=agent_import)

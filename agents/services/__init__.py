@@ -16,7 +16,9 @@ One module per concern; callers use the names below (`from agents import service
 - `customers`: a customer and its first admin;
 - `cleaning`: the input rules (`clean_*`), which the CSV import checks its cells with too;
 - `events`: the event rows and the compare-and-set writer of the hot paths;
-- `rules`: the row lock and the rights rules several services share.
+- `rules`: the row lock and the rights rules several services share;
+- `csv_import`: the console's CSV import (its preview, and the task's work), imported as
+  `from agents.services import csv_import` (the file's format is `agents.csv_format`).
 """
 
 from agents.credentials import hash_secret

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agents import csv_io, selectors, services
+from agents import csv_format, selectors, services
 from agents.forms import AgentCreateForm, AgentFilterForm, BulkActionForm
 from agents.models import Agent, Permission
 from agents.views.common import error_text, safe_next
@@ -182,5 +182,5 @@ def agent_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="agents-{stamp}.csv"'
-    csv_io.write_agents_csv(response, agents, {tag.id: tag.name for tag in tags})
+    csv_format.write_agents_csv(response, agents, {tag.id: tag.name for tag in tags})
     return response

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from agents import csv_io, selectors
+from agents import csv_format, selectors
 from agents.forms import CsvImportForm
 from agents.models import AgentImport, AgentImportState
+from agents.services import csv_import
 from voipbin_admin.console import console_customer_id, console_object_or_404, supervisor_required
 from voipbin_admin.errors import DomainError
 
@@ -26,7 +27,7 @@ def _render_import_page(
 ) -> HttpResponse:
     context = {
         "form": form,
-        "columns": csv_io.IMPORT_COLUMNS,
+        "columns": csv_format.IMPORT_COLUMNS,
         "recent_imports": selectors.agent_import_list(customer_id=console_customer_id(request)),
         **context,
     }
@@ -51,7 +52,7 @@ def agent_import(request: HttpRequest) -> HttpResponse:
     customer_id = console_customer_id(request)
     if request.POST.get("step") == "apply":
         try:
-            agent_import = csv_io.agent_import_create(
+            agent_import = csv_import.agent_import_create(
                 actor=request.user, customer_id=customer_id, content=content
             )
         except DomainError as error:
@@ -60,11 +61,11 @@ def agent_import(request: HttpRequest) -> HttpResponse:
                 request,
                 CsvImportForm(),
                 status=400,
-                result=csv_io.ImportResult(errors=file_errors),
+                result=csv_import.ImportResult(errors=file_errors),
                 tried_apply=True,
             )
         return redirect("console:agent_import_detail", agent_import.pk)
-    result = csv_io.preview_agents_csv(actor=request.user, customer_id=customer_id, content=content)
+    result = csv_import.preview_agents_csv(actor=request.user, customer_id=customer_id, content=content)
     return _render_import_page(
         request, CsvImportForm(), status=200 if result.ok else 400, result=result, content=content
     )
@@ -93,7 +94,7 @@ def agent_import_detail(request: HttpRequest, agent_import_id: UUID) -> HttpResp
     """An import's own page: its progress while the worker applies it (so a reload, or another
     supervisor, finds it again), then each row's outcome."""
     agent_import = _console_import(request, agent_import_id)
-    result = csv_io.ImportResult.of(agent_import) if agent_import.is_finished else None
+    result = csv_import.ImportResult.of(agent_import) if agent_import.is_finished else None
     return render(
         request,
         "agents/agent_import_detail.html",

@@ -11,8 +11,9 @@ import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.urls import reverse
 
-from agents import csv_io, services
+from agents import csv_format, services
 from agents.models import Address, Agent, AgentImport, AgentStatusChange, Permission
+from agents.services import csv_import
 from agents.tasks import ACTOR_GONE
 from tags.models import AgentTag
 from tests.factories import make_agent, make_customer_admin, make_tag
@@ -59,7 +60,7 @@ def apply(client, text):
 
 def applied(admin, text, run_tasks) -> AgentImport:
     """Apply `text` as `admin` through the background task; the finished import."""
-    agent_import = csv_io.agent_import_create(actor=admin, customer_id=admin.customer_id, content=text)
+    agent_import = csv_import.agent_import_create(actor=admin, customer_id=admin.customer_id, content=text)
     run_tasks()
     agent_import.refresh_from_db()
     return agent_import
@@ -318,7 +319,7 @@ def test_a_file_that_cannot_be_imported_is_refused_before_it_is_stored(console, 
 
 
 def test_the_task_reads_its_actor_again(admin_a, manager_a, run_tasks):
-    agent_import = csv_io.agent_import_create(
+    agent_import = csv_import.agent_import_create(
         actor=manager_a, customer_id=manager_a.customer_id, content="username,password\nnewbie,pw\n"
     )
     services.agent_delete(actor=admin_a, agent=manager_a)
@@ -343,14 +344,14 @@ def test_an_unexpected_error_fails_the_import_and_forgets_the_file(admin_a, run_
         raise RuntimeError("boom")
 
     monkeypatch.setattr(services, "agent_create", broken)
-    agent_import = csv_io.agent_import_create(
+    agent_import = csv_import.agent_import_create(
         actor=admin_a, customer_id=admin_a.customer_id, content="username,password\nnewbie,pw\n"
     )
     run_tasks(allow_failures=True)
     agent_import.refresh_from_db()
     assert (agent_import.state, agent_import.errors, agent_import.content) == (
         "failed",
-        [csv_io.UNEXPECTED_ERROR],
+        [csv_import.UNEXPECTED_ERROR],
         "",
     )
 
@@ -359,7 +360,7 @@ def test_five_thousand_rows(admin_a, run_tasks):
     """The README's limit: 5,000 new agents, each with a password, a tag and an address."""
     make_tag(admin_a.customer_id, name="bulk")
     rows = "".join(
-        f"bulk-{i},Bulk {i},bulk,extension:{10000 + i},pw-{i}\n" for i in range(csv_io.MAX_IMPORT_ROWS)
+        f"bulk-{i},Bulk {i},bulk,extension:{10000 + i},pw-{i}\n" for i in range(csv_format.MAX_IMPORT_ROWS)
     )
     started = time.monotonic()
     agent_import = applied(admin_a, "username,name,tags,addresses,password\n" + rows, run_tasks)
@@ -396,7 +397,7 @@ def test_the_page_shows_progress_until_done_then_every_row(console, admin_a, pat
 
 
 def test_the_progress_counts_rows_whose_passwords_are_checked(console, admin_a):
-    agent_import = csv_io.agent_import_create(
+    agent_import = csv_import.agent_import_create(
         actor=admin_a, customer_id=admin_a.customer_id, content="username,password\na1,pw\na2,pw\na3,pw\n"
     )
     AgentImport.objects.filter(pk=agent_import.pk).update(state="running", rows_done=2)
@@ -433,7 +434,9 @@ def test_a_plain_agent_cannot_import(client, agent_a):
     assert apply(client, "username,password\nintruder,pw\n").status_code == 403
     assert not AgentImport.objects.exists()
     with pytest.raises(PermissionDenied):
-        csv_io.agent_import_create(actor=agent_a, customer_id=agent_a.customer_id, content="username\nx\n")
+        csv_import.agent_import_create(
+            actor=agent_a, customer_id=agent_a.customer_id, content="username\nx\n"
+        )
 
 
 def test_operators_see_the_tasks_read_only_in_the_admin_site(client, super_admin, admin_a, run_tasks):

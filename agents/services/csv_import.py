@@ -1,95 +1,49 @@
-"""CSV export and import of a customer's agents, for the console.
+"""The CSV import of a customer's agents (the file itself: `agents.csv_format`).
 
-Export writes the columns below for the agents a supervisor is looking at. Import reads the same
-columns (plus an optional `password`) and turns each row into service calls: a row whose
-username is a live agent of the customer updates it, any other row creates an agent. There is
-no second set of rules here: each cell is checked with its service's own rule (so a row lists
-all of its errors), then the row makes the services' calls. The preview is a dry run of the
+A row whose username is a live agent of the customer updates it, any other row creates an
+agent. Each row's cells are checked with the services' own rules (`csv_format.parse_row`), then
+the row makes the public services' calls, as a door would. The preview is a dry run of the
 very same calls inside a transaction that is rolled back, so it shows exactly the errors and
 changes applying would give, including clashes between rows of the same file; it hashes no
 password (services.PreparedPassword). Applying is a background task (agents/tasks.py): the
 worker hashes the passwords first, then applies every row in one transaction, all or nothing.
-
-Cell conventions (also in the README):
-- `tags`: tag names separated by `;` (case-insensitive; a tag must exist).
-- `addresses`: `type:target` separated by `;`, in ring order (`tel:+15559876543;sip:a@b.example`).
-  Address names and details are not exported; an import keeps them on addresses it keeps.
-- An empty `ring_method`, `status` or `permission` keeps the current value (new agents get the
-  defaults); an empty `name`, `detail`, `tags` or `addresses` means none.
-- `password` is required for new agents; for an existing agent a non-empty one resets it.
-- Free-text cells that a spreadsheet would run as a formula (starting with `= + - @`) are
-  written with a leading `'`, which the import removes again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
 
 from agents import permissions, selectors, services
-from agents.addresses import AddressInvalid, canonical_target
+from agents.csv_format import (
+    ParsedRow,
+    PreparePassword,
+    address_key,
+    addresses_text,
+    error_messages,
+    parse_row,
+    read_records,
+    shortened,
+    unprotected,
+)
 from agents.models import AccessKey, Agent, AgentImport, AgentImportState, AgentStatus, RingMethod
 from agents.permissions import Actor
 from agents.usernames import fold_username
 from tags.selectors import tag_list
-from voipbin_admin.core import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH, clean_text
 from voipbin_admin.errors import DomainError, FieldError, InvalidArgument
 
-EXPORT_COLUMNS = ["username", "name", "detail", "ring_method", "status", "permission", "tags", "addresses"]
-IMPORT_COLUMNS = [*EXPORT_COLUMNS, "password"]
-MAX_IMPORT_ROWS = 5000
 IMPORT_STATUS_REASON = "CSV import"
 PROGRESS_INTERVAL_SECONDS = 0.5
 UNEXPECTED_ERROR = "The import stopped on an unexpected error (it is logged); nothing was saved."
-_SHOWN_DETAIL_LENGTH = 80
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_ADDRESS_TYPES = ("tel", "extension", "sip")
-_TEXT_COLUMNS = ("username", "name", "detail", "tags")
 
 
-def _protect(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
-def _unprotect(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
-
-
-# --- export ----------------------------------------------------------------------------------
-
-
-def write_agents_csv(out, agents: Iterable[Agent], tag_names: dict[UUID, str]) -> None:
-    """Write agents (fetched `with_related()`) as CSV rows to a file-like `out`."""
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for agent in agents:
-        tags = ";".join(tag_names[link.tag_id] for link in agent.tag_links.all() if link.tag_id in tag_names)
-        addresses = ";".join(f"{address.type}:{address.target}" for address in agent.addresses.all())
-        writer.writerow(
-            [
-                _protect(agent.username),
-                _protect(agent.name),
-                _protect(agent.detail),
-                agent.ring_method,
-                agent.status,
-                agent.permission,
-                _protect(tags),
-                addresses,
-            ]
-        )
-
-
-# --- import ----------------------------------------------------------------------------------
+# --- outcome -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -138,189 +92,6 @@ class _RollBack(Exception):
     """Leaves a transaction without committing (the dry run, a refused row, a refused import)."""
 
 
-def _read(content: str) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
-    """The rows as (line number, {column: cell}), and what is wrong with the file as a whole."""
-    reader = csv.reader(io.StringIO(content))
-    try:
-        header = [column.strip().lower() for column in next(reader)]
-    except StopIteration:
-        return [], ["The file is empty."]
-    except csv.Error as exc:
-        return [], [f"The file is not valid CSV: {exc}."]
-    errors = []
-    unknown = [column for column in header if column not in IMPORT_COLUMNS]
-    if unknown:
-        errors.append(f"Unknown columns: {', '.join(unknown)}. Known columns: {', '.join(IMPORT_COLUMNS)}.")
-    if "username" not in header:
-        errors.append("The file needs a 'username' column.")
-    if len(set(header)) != len(header):
-        errors.append("A column appears twice in the header.")
-    if errors:
-        return [], errors
-    records = []
-    try:
-        for values in reader:
-            if not any(value.strip() for value in values):
-                continue
-            if len(values) > len(header):
-                errors.append(f"Line {reader.line_num}: more cells than columns.")
-                continue
-            record = dict(zip(header, values, strict=False))
-            records.append((reader.line_num, record))
-            if len(records) > MAX_IMPORT_ROWS:
-                return [], [f"The file has more than {MAX_IMPORT_ROWS} rows; split it."]
-    except csv.Error as exc:
-        errors.append(f"Line {reader.line_num}: not valid CSV ({exc}).")
-    if not records and not errors:
-        errors.append("The file has no rows.")
-    return records, errors
-
-
-def _error_messages(error: DomainError, raw_addresses: list[dict]) -> list[str]:
-    if not error.details:
-        return [error.message]
-    messages = []
-    for detail in error.details:
-        label = detail.field
-        if label.startswith("addresses["):
-            index = int(label[len("addresses[") :].split("]", 1)[0])
-            if index < len(raw_addresses):
-                address = raw_addresses[index]
-                label = f"address {address['type']}:{address['target']}"
-        messages.append(f"{label}: {detail.message}")
-    return messages
-
-
-def _split_addresses(cell: str) -> list[dict]:
-    """`type:target;type:target`; a `;` inside a SIP user part stays with its address."""
-    pieces: list[str] = []
-    for piece in cell.split(";"):
-        if pieces and not piece.strip().lower().startswith(tuple(t + ":" for t in _ADDRESS_TYPES)):
-            pieces[-1] += ";" + piece
-        else:
-            pieces.append(piece)
-    addresses = []
-    bad = []
-    for piece in (p.strip() for p in pieces):
-        if not piece:
-            continue
-        address_type, colon, target = piece.partition(":")
-        if not colon:
-            bad.append(piece)
-            continue
-        addresses.append({"type": address_type.strip().lower(), "target": target.strip()})
-    if bad:
-        raise InvalidArgument(
-            "INVALID_ADDRESSES",
-            "Addresses are written type:target.",
-            [FieldError("addresses", f"{piece!r} is not type:target") for piece in bad],
-        )
-    return addresses
-
-
-def _tag_ids(cell: str, tags_by_name: dict[str, UUID]) -> list[UUID]:
-    names = [name.strip() for name in cell.split(";") if name.strip()]
-    unknown = [name for name in names if name.lower() not in tags_by_name]
-    if unknown:
-        raise InvalidArgument(
-            "INVALID_TAG_IDS",
-            "Unknown tags.",
-            [FieldError("tags", f"no tag named {name!r}") for name in unknown],
-        )
-    return [tags_by_name[name.lower()] for name in names]
-
-
-def _permission(cell: str) -> int:
-    try:
-        value = int(cell)
-    except ValueError:
-        value = None
-    return services.clean_permission(value)
-
-
-def _address_key(address_type: str, target: str) -> tuple[str, str]:
-    try:
-        return (address_type, canonical_target(address_type, target))
-    except AddressInvalid:
-        return (address_type, target)
-
-
-def _addresses_text(keys: Iterable[tuple[str, str]]) -> str:
-    return "; ".join(f"{address_type}:{target}" for address_type, target in keys) or "none"
-
-
-def _shortened(text: str) -> str:
-    return text if len(text) <= _SHOWN_DETAIL_LENGTH else text[: _SHOWN_DETAIL_LENGTH - 1] + "…"
-
-
-# --- one row: parse, resolve, create or update -------------------------------------------------
-
-#: How a row gets its password: (line, cell, the agent it is for or None) -> a prepared password,
-#: or the policy's error. The preview checks only; applying hashes (or takes the hash made before).
-PreparePassword = Callable[[int, str, Agent | None], services.PreparedPassword]
-
-
-@dataclass
-class _Row:
-    """A row's cells checked and converted for the services. None: leave the value alone (the
-    column is not in the file, or an empty `ring_method`, `status`, `permission` or
-    `password` cell)."""
-
-    username: str
-    name: str | None = None
-    detail: str | None = None
-    ring_method: str | None = None
-    status: str | None = None
-    permission: int | None = None
-    tag_ids: list[UUID] | None = None
-    addresses: list[dict] | None = None  # as written: {"type", "target"}, in ring order
-    password: services.PreparedPassword | None = None
-
-
-def _parse_row(
-    record: dict[str, str],
-    *,
-    line: int,
-    agent: Agent | None,
-    tags_by_name: dict[str, UUID],
-    prepare_password: PreparePassword,
-) -> tuple[_Row, list[str]]:
-    """Check every cell with its service's own rule (`services.clean_*`) and return all of the
-    row's errors, not just the first one the services would stop at."""
-    row = _Row(username=(record.get("username") or "").strip())
-    errors: list[str] = []
-
-    def checked(parse: Callable[[], object]) -> Any:
-        try:
-            return parse()
-        except DomainError as error:
-            errors.extend(_error_messages(error, row.addresses or []))
-            return None
-
-    if agent is None and row.username:
-        checked(lambda: services.clean_username(row.username))
-    if "name" in record:
-        row.name = checked(lambda: clean_text("name", record["name"], max_length=NAME_MAX_LENGTH))
-    if "detail" in record:
-        row.detail = checked(lambda: clean_text("detail", record["detail"], max_length=DETAIL_MAX_LENGTH))
-    if ring_method := (record.get("ring_method") or "").strip():
-        row.ring_method = checked(lambda: services.clean_ring_method(ring_method))
-    if status := (record.get("status") or "").strip():
-        row.status = checked(lambda: services.clean_status(status))
-    if permission := (record.get("permission") or "").strip():
-        row.permission = checked(lambda: _permission(permission))
-    if "tags" in record:
-        row.tag_ids = checked(lambda: _tag_ids(record["tags"], tags_by_name))
-    if "addresses" in record:
-        row.addresses = checked(lambda: _split_addresses(record["addresses"]))
-        if row.addresses:
-            checked(lambda: services.clean_address_list(row.addresses))
-    password = record.get("password") or ""
-    if password or agent is None:  # a new agent needs one (the policy's error says so)
-        row.password = checked(lambda: prepare_password(line, password, agent))
-    return row, errors
-
-
 @dataclass
 class _Target:
     """What a row's service calls share: who acts, the customer's tags by id (for describing
@@ -332,7 +103,7 @@ class _Target:
     result: RowResult
 
 
-def _create_agent(target: _Target, row: _Row) -> None:
+def _create_agent(target: _Target, row: ParsedRow) -> None:
     created = services.agent_create(
         actor=target.actor,
         customer_id=target.customer_id,
@@ -352,8 +123,8 @@ def _create_agent(target: _Target, row: _Row) -> None:
     if row.tag_ids:
         changes.append("tags: " + ", ".join(target.tag_names[tag_id] for tag_id in row.tag_ids))
     if row.addresses:
-        wanted = [_address_key(address["type"], address["target"]) for address in row.addresses]
-        changes.append(f"addresses: {_addresses_text(wanted)}")
+        wanted = [address_key(address["type"], address["target"]) for address in row.addresses]
+        changes.append(f"addresses: {addresses_text(wanted)}")
     if row.status and row.status != AgentStatus.OFFLINE:
         services.agent_set_status(
             actor=target.actor, agent=created, status=row.status, reason=IMPORT_STATUS_REASON
@@ -367,7 +138,7 @@ class _Update:
     against it), `current` the copy the last service call returned (the next one gets it)."""
 
     target: _Target
-    row: _Row
+    row: ParsedRow
     agent: Agent
     current: Agent
 
@@ -387,7 +158,7 @@ def _update_profile(update: _Update) -> None:
         described.append(f"name: {agent.name!r} → {row.name!r}")
     if row.detail is not None and row.detail != agent.detail:
         profile["detail"] = row.detail
-        described.append(f"detail changed: {_shortened(row.detail)!r}")
+        described.append(f"detail changed: {shortened(row.detail)!r}")
     if row.ring_method is not None and row.ring_method != agent.ring_method:
         profile["ring_method"] = row.ring_method
         described.append(f"ring method: {agent.ring_method} → {row.ring_method}")
@@ -424,7 +195,7 @@ def _update_addresses(update: _Update) -> None:
         return
     current = list(update.agent.addresses.all())
     current_keys = [(address.type, address.target) for address in current]
-    wanted_keys = [_address_key(address["type"], address["target"]) for address in wanted]
+    wanted_keys = [address_key(address["type"], address["target"]) for address in wanted]
     if wanted_keys == current_keys:
         return
     # An address the agent keeps keeps its name and detail (the file has no columns for them).
@@ -439,7 +210,7 @@ def _update_addresses(update: _Update) -> None:
         )
         payload.append({**address, **extras})
     update.call(services.agent_replace_addresses, addresses=payload)
-    update.changed(f"addresses: {_addresses_text(current_keys)} → {_addresses_text(wanted_keys)}")
+    update.changed(f"addresses: {addresses_text(current_keys)} → {addresses_text(wanted_keys)}")
 
 
 def _update_status(update: _Update) -> None:
@@ -467,13 +238,13 @@ _UPDATE_STEPS = (
 )
 
 
-def _update_agent(target: _Target, row: _Row, agent: Agent) -> None:
+def _update_agent(target: _Target, row: ParsedRow, agent: Agent) -> None:
     update = _Update(target=target, row=row, agent=agent, current=agent)
     for step in _UPDATE_STEPS:
         try:
             step(update)
         except DomainError as error:
-            target.result.errors.extend(_error_messages(error, row.addresses or []))
+            target.result.errors.extend(error_messages(error, row.addresses or []))
     target.result.action = "update" if target.result.changes else "unchanged"
 
 
@@ -502,7 +273,7 @@ def _import_row(
     else:
         seen[key] = line
     agent = existing.get(key) if username else None
-    row, cell_errors = _parse_row(
+    row, cell_errors = parse_row(
         record, line=line, agent=agent, tags_by_name=tags_by_name, prepare_password=prepare_password
     )
     result.errors.extend(cell_errors)
@@ -518,7 +289,7 @@ def _import_row(
                 if result.errors:
                     raise _RollBack
         except DomainError as error:
-            result.errors.extend(_error_messages(error, row.addresses or []))
+            result.errors.extend(error_messages(error, row.addresses or []))
         except _RollBack:
             pass
     if result.errors:
@@ -540,10 +311,7 @@ def _import_rows(
     tags = list(tag_list(customer_id=customer_id))
     tags_by_name = {tag.name.lower(): tag.id for tag in tags}
     tag_names = {tag.id: tag.name for tag in tags}
-    records = [
-        (line, {key: _unprotect(value) if key in _TEXT_COLUMNS else value for key, value in record.items()})
-        for line, record in records
-    ]
+    records = [(line, unprotected(record)) for line, record in records]
     usernames = [(record.get("username") or "").strip() for _line, record in records]
     seen: dict[str, int] = {}
     result = ImportResult()
@@ -585,7 +353,7 @@ def preview_agents_csv(*, actor: Actor, customer_id: UUID, content: str) -> Impo
     """The dry run: every row's service calls in a transaction that is rolled back, so the
     preview shows what applying would do. No password is hashed (each is checked against the
     policy only): a preview of 5,000 rows costs what 5,000 rows of writes cost."""
-    records, file_errors = _read(content)
+    records, file_errors = read_records(content)
     if file_errors:
         return ImportResult(errors=file_errors)
     return _import_rows(
@@ -603,7 +371,7 @@ def agent_import_create(*, actor: Actor, customer_id: UUID, content: str) -> Age
     from agents.tasks import apply_agent_import
 
     permissions.require_supervisor_of(actor, customer_id)
-    records, file_errors = _read(content)
+    records, file_errors = read_records(content)
     if file_errors:
         raise InvalidArgument(
             "INVALID_FILE", " ".join(file_errors), [FieldError("file", error) for error in file_errors]
@@ -670,7 +438,7 @@ def agent_import_apply(*, actor: Agent | AccessKey, agent_import: AgentImport) -
     if not _claim(agent_import):
         return
     try:
-        records, file_errors = _read(agent_import.content)
+        records, file_errors = read_records(agent_import.content)
         if file_errors:
             _finish(agent_import, ImportResult(errors=file_errors), AgentImportState.FAILED)
             return
