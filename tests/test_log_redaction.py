@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 from django.utils.log import log_message
 
-from agents.api import views as agent_api_views
+from agents.api.views import auth as agent_api_views
 from agents.permissions import SYSTEM
 from agents.services import access_key_create
 from voipbin_admin.log_redaction import redact
