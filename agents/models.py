@@ -8,6 +8,7 @@ by partial unique constraints in the database so that concurrent writers cannot 
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -95,7 +96,10 @@ class AgentQuerySet(models.QuerySet):
         return self.order_by("-tm_create", "-id")
 
 
-class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):
+_AgentManagerBase = BaseUserManager.from_queryset(AgentQuerySet)
+
+
+class AgentManager(_AgentManagerBase):  # type: ignore[valid-type,misc]
     def get_by_natural_key(self, username):
         # Sign-in takes no customer, so a username names one live agent across all customers.
         if isinstance(username, str) and "\x00" in username:
@@ -126,9 +130,9 @@ class Agent(AbstractBaseUser):
     tm_delete = models.DateTimeField(null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "username"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = AgentManager()
+    objects: ClassVar[AgentManager] = AgentManager()
 
     class Meta:
         constraints = [
@@ -279,10 +283,11 @@ class AgentStatusChange(models.Model):
 
     @property
     def changed_by_label(self) -> str:
-        if self.changed_by_agent_id:
-            return self.changed_by_agent.username
-        if self.changed_by_access_key_id:
-            return f"access key {self.changed_by_access_key.name or self.changed_by_access_key.token_prefix}"
+        agent, access_key = self.changed_by_agent, self.changed_by_access_key
+        if agent is not None:
+            return agent.username
+        if access_key is not None:
+            return f"access key {access_key.name or access_key.token_prefix}"
         return "system"
 
 

@@ -8,7 +8,7 @@ missing actor (None, which is also DRF's anonymous user here) is granted nothing
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeGuard
 
 from agents.models import AccessKey, Agent, Permission
 from voipbin_admin.errors import PermissionDenied
@@ -29,7 +29,7 @@ SYSTEM: Final = SystemActor()
 Actor = Agent | AccessKey | SystemActor
 
 
-def _is_credential(actor: object) -> bool:
+def _is_credential(actor: object) -> TypeGuard[Agent | AccessKey]:
     return isinstance(actor, Agent | AccessKey)
 
 

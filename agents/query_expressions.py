@@ -19,7 +19,7 @@ import functools
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import Expression, Model, TextField
+from django.db.models import Expression, Field, Model, TextField
 from django.db.models.expressions import Col
 
 from agents.models import Agent
@@ -96,7 +96,7 @@ def agent_by_id_sql(vendor: str, *, live_only: bool) -> str:
 def model_columns(model: type[Model], alias: str) -> str:
     """`alias.column, ...` for every concrete field of `model`, in the order `fetch_instance` reads."""
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+    return ", ".join(f"{alias}.{quote(str(field.column))}" for field in model._meta.concrete_fields)
 
 
 @functools.cache
@@ -113,9 +113,9 @@ def _row_layout(model: type[Model], vendor: str) -> tuple[list[str], list[tuple[
     return [field.attname for field in model._meta.concrete_fields], needs_converting
 
 
-def fetch_instance(
-    model: type[Model], sql: str, params: Sequence, *, extra: Sequence[str] = ()
-) -> Model | None:
+def fetch_instance[M: Model](
+    model: type[M], sql: str, params: Sequence, *, extra: Sequence[str] = ()
+) -> M | None:
     """The first row of `sql` as a `model` instance, or None when there is none.
 
     The row is `model_columns(model, ...)` followed by one column per name in `extra`, which
@@ -142,4 +142,6 @@ def fetch_instance(
 def db_param(model: type[Model], field_name: str, value: object) -> object:
     """`value` as the database driver takes it for that field of `model` (what the ORM does to
     a value before it reaches SQL), for the statements written in SQL."""
-    return model._meta.get_field(field_name).get_db_prep_save(value, connection)
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, Field), field_name  # a column of the model, not a reverse relation
+    return field.get_db_prep_save(value, connection)

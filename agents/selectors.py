@@ -18,7 +18,15 @@ from django.utils import timezone
 
 from agents import permissions
 from agents.credentials import ACCESS_KEY_PREFIX, hash_secret
-from agents.models import AccessKey, Agent, AgentImport, AgentStatus, AgentStatusChange, LoginToken
+from agents.models import (
+    AccessKey,
+    Agent,
+    AgentImport,
+    AgentQuerySet,
+    AgentStatus,
+    AgentStatusChange,
+    LoginToken,
+)
 from agents.permissions import Actor
 from agents.query_expressions import (
     AGENT_REPRESENTATION_EXTRA,
@@ -61,7 +69,7 @@ def agent_list(
     tag_ids: Sequence[UUID] | None = None,
     username: str | None = None,
     q: str | None = None,
-) -> QuerySet[Agent]:
+) -> AgentQuerySet:
     """Live agents of one customer, newest first, with the list filters of contract section 6
     (an agent matches `tag_ids` if it has any of them). Callers add `.with_representation()`
     (API) or `.with_related()` (pages)."""
@@ -144,6 +152,7 @@ def credential_actor(raw: str) -> Agent | AccessKey:
     if not raw:
         raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
     params = [hash_secret(raw), db_param(LoginToken, "tm_expire", timezone.now())]
+    actor: Agent | AccessKey | None
     if raw.startswith(ACCESS_KEY_PREFIX):
         actor = fetch_instance(AccessKey, _LIVE_ACCESS_KEY, params)
     else:
@@ -233,7 +242,7 @@ def agent_board(
     tags_of: dict[UUID, list[UUID]] = {}
     for agent_id, tag_id in links:
         tags_of.setdefault(agent_id, []).append(tag_id)
-    return [BoardAgent(*row, tag_ids=tags_of.get(row[0], [])) for row in agents]
+    return [BoardAgent._make((*row, tags_of.get(row[0], []))) for row in agents]
 
 
 def agent_status_counts(*, customer_id: UUID) -> dict[str, int]:

@@ -74,7 +74,7 @@ def console_customer_id(request: HttpRequest) -> UUID:
     return request.user.customer_id
 
 
-def console_object_or_404(request: HttpRequest, get: Callable[[], _Owned], *, what: str) -> _Owned:
+def console_object_or_404[Owned](request: HttpRequest, get: Callable[[], _Owned], *, what: str) -> _Owned:
     """What the selector call `get` returns, if it is the signed-in agent's customer's; else a 404.
 
     The selectors let a project super admin reach every customer; the console shows its own

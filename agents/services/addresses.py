@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from typing import Any
 from uuid import uuid4
 
 from django.db import connection
@@ -45,7 +46,7 @@ def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
     now = db_param(Address, "tm_create", timezone.now())
     customer = db_param(Address, "customer", agent.customer_id)
     agent_id = db_param(Address, "agent", agent.pk)
-    values = []
+    values: list[Any] = []
     for position, address in enumerate(addresses):
         values += [db_param(Address, "id", uuid4()), customer, agent_id, position, address.type]
         values += [address.target, address.target_name, address.name, address.detail, now]

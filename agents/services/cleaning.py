@@ -25,7 +25,7 @@ REASON_MAX_LENGTH = 255
 
 
 def clean_username(value: object) -> str:
-    if not is_valid_username(value):
+    if not isinstance(value, str) or not is_valid_username(value):
         raise InvalidArgument(
             "INVALID_USERNAME", f"username {USERNAME_RULE}.", [FieldError("username", USERNAME_RULE)]
         )
