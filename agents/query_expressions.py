@@ -122,6 +122,9 @@ def fetch_instance[M: Model](
     become attributes of the instance. What `Model.objects.raw()` does for one row, without its
     per-query work of mapping column names to fields: a credential check took 0.22 to 0.29 ms
     of CPU through `raw()`, 0.14 to 0.20 ms through this, 0.12 to 0.15 ms for the cursor alone.
+    Measured again on Django 6.1 (2026-12-01, medians of 7 interleaved runs of 500 checks on
+    PostgreSQL with prepared statements): this 0.11 ms, `raw()` 0.29 ms, the ORM's
+    `Agent.objects.filter(login_tokens__...)` 1.16 ms; it still pays, on every request.
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
