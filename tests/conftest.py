@@ -206,6 +206,8 @@ def task_worker(transactional_db, tmp_path):
         )
     process.log_path = log_path
     yield process
+    if process.poll() is not None:
+        pytest.fail(f"db_worker exited early ({process.returncode}):\n{log_path.read_text()[-3000:]}")
     process.terminate()
     try:
         process.wait(timeout=30)

@@ -471,6 +471,7 @@ def test_a_worker_process_applies_an_import(client, task_worker):
     agent_import = AgentImport.objects.get()
     deadline = time.monotonic() + 60
     while agent_import.state in ("queued", "running") and time.monotonic() < deadline:
+        assert task_worker.poll() is None, task_worker.log_path.read_text()
         time.sleep(0.2)
         agent_import.refresh_from_db()
     assert agent_import.state == "done", task_worker.log_path.read_text()

@@ -258,7 +258,7 @@ def test_csv_export_edit_preview_and_apply(page, sign_in, screenshot, admin_a, f
     page.get_by_role("button", name="Apply import").click()
     expect(page).to_have_url(re.compile(r"/agents/import/[0-9a-f-]{36}/$"))
     # The background worker applies it; the page's progress poll then shows the outcome.
-    expect(page.get_by_text("Import applied: 0 created, 2 updated")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Import applied: 0 created, 2 updated")).to_be_visible(timeout=60_000)
     expect(page.locator("[data-import-result] .import-row-update")).to_have_count(2)
     screenshot(page, "import-result")
     page.reload()
