@@ -104,22 +104,22 @@ def clean_addresses(raw_addresses: object) -> tuple[list[CleanAddress], list[Fie
     cleaned: list[CleanAddress] = []
     seen: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(raw_addresses):
-        prefix = f"addresses[{index}]"
+        prefix: tuple[str | int, ...] = ("addresses", index)
         if not isinstance(raw, dict):
-            errors.append(FieldError(prefix, "must be an object with type and target"))
+            errors.append(FieldError.at(prefix, "must be an object with type and target"))
             continue
         address_type = raw.get("type")
         target = raw.get("target")
         if address_type not in AddressType.values:
-            errors.append(FieldError(f"{prefix}.type", "must be one of tel, extension, sip"))
+            errors.append(FieldError.at((*prefix, "type"), "must be one of tel, extension, sip"))
             continue
         if not isinstance(target, str) or not target.strip():
-            errors.append(FieldError(f"{prefix}.target", "is required"))
+            errors.append(FieldError.at((*prefix, "target"), "is required"))
             continue
         try:
             canonical = canonical_target(address_type, target)
         except AddressInvalid as exc:
-            errors.append(FieldError(f"{prefix}.target", str(exc)))
+            errors.append(FieldError.at((*prefix, "target"), str(exc)))
             continue
         extras = {}
         for field in ("target_name", "name", "detail"):
@@ -127,19 +127,19 @@ def clean_addresses(raw_addresses: object) -> tuple[list[CleanAddress], list[Fie
             if value is None:
                 value = ""
             if not isinstance(value, str):
-                errors.append(FieldError(f"{prefix}.{field}", "must be a string"))
+                errors.append(FieldError.at((*prefix, field), "must be a string"))
             elif len(value) > MAX_TEXT_LENGTH:
                 errors.append(
-                    FieldError(f"{prefix}.{field}", f"must be at most {MAX_TEXT_LENGTH} characters")
+                    FieldError.at((*prefix, field), f"must be at most {MAX_TEXT_LENGTH} characters")
                 )
             elif "\x00" in value:
-                errors.append(FieldError(f"{prefix}.{field}", "must not contain NUL characters"))
+                errors.append(FieldError.at((*prefix, field), "must not contain NUL characters"))
             extras[field] = value if isinstance(value, str) else ""
         address = CleanAddress(type=address_type, target=canonical, **extras)
         if address.key in seen:
             errors.append(
-                FieldError(
-                    f"{prefix}.target",
+                FieldError.at(
+                    (*prefix, "target"),
                     f"the same address is already given at addresses[{seen[address.key]}]",
                 )
             )

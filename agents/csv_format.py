@@ -133,11 +133,10 @@ def error_messages(error: DomainError, raw_addresses: list[dict]) -> list[str]:
     messages = []
     for detail in error.details:
         label = detail.field
-        if label.startswith("addresses["):
-            index = int(label[len("addresses[") :].split("]", 1)[0])
-            if index < len(raw_addresses):
-                address = raw_addresses[index]
-                label = f"address {address['type']}:{address['target']}"
+        row = detail.row_in("addresses")
+        if row is not None and row[0] < len(raw_addresses):
+            address = raw_addresses[row[0]]
+            label = f"address {address['type']}:{address['target']}"
         messages.append(f"{label}: {detail.message}")
     return messages
 

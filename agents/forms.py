@@ -2,13 +2,13 @@
 
 Forms only parse what a browser sends into the types the services take; every rule of the
 domain (lengths, formats, uniqueness, who may do what) is checked by the services, and their
-errors are put back next to the fields by `voipbin_admin.console.add_domain_error`.
+errors are put back next to the fields by `voipbin_admin.form_errors.add_domain_error`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 from uuid import UUID
 
 from django import forms
@@ -17,23 +17,25 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from agents import permissions
 from agents.models import AddressType, Agent, AgentStatus, Permission, RingMethod
 from agents.sign_in import LimitedSignInFormMixin
+from voipbin_admin import form_errors
 from voipbin_admin.errors import DomainError
 
 ANY = [("", "Any")]
 
-# Console roles, in the order they are offered; the project super admin bit only to those who have it.
+
+def _role_choice(bit: Permission) -> tuple[str, str]:
+    return (str(bit.value), bit.label.capitalize())
+
+
+# Console roles, least powerful first; the project super admin bit only to those who have it.
 ROLE_CHOICES = [
-    (str(Permission.CUSTOMER_AGENT), "Agent"),
-    (str(Permission.CUSTOMER_MANAGER), "Manager"),
-    (str(Permission.CUSTOMER_ADMIN), "Admin"),
+    _role_choice(bit) for bit in reversed(Permission.ranked()) if bit != Permission.PROJECT_SUPER_ADMIN
 ]
-SUPER_ADMIN_CHOICE = (str(Permission.PROJECT_SUPER_ADMIN), "Project super admin")
+SUPER_ADMIN_CHOICE = _role_choice(Permission.PROJECT_SUPER_ADMIN)
 
 PERMISSION_FILTER_CHOICES = [
     ("", "Any"),
-    (str(Permission.CUSTOMER_ADMIN), "Admin"),
-    (str(Permission.CUSTOMER_MANAGER), "Manager"),
-    (str(Permission.CUSTOMER_AGENT), "Agent"),
+    *(_role_choice(bit) for bit in Permission.ranked() if bit != Permission.PROJECT_SUPER_ADMIN),
     ("0", "No permission"),
 ]
 
@@ -68,13 +70,7 @@ def roles_to_permission(roles: list[str]) -> int:
 
 
 def permission_to_roles(permission: int) -> list[str]:
-    bits = (
-        Permission.PROJECT_SUPER_ADMIN,
-        Permission.CUSTOMER_AGENT,
-        Permission.CUSTOMER_MANAGER,
-        Permission.CUSTOMER_ADMIN,
-    )
-    return [str(bit) for bit in bits if permission & bit]
+    return [str(bit.value) for bit in Permission.bits_of(permission)]
 
 
 class SignInForm(LimitedSignInFormMixin, AuthenticationForm):
@@ -330,7 +326,6 @@ class AccessKeyCreateForm(forms.Form):
 # --- the addresses editor --------------------------------------------------------------------
 
 ADDRESS_FIELDS = ("type", "target", "target_name", "name", "detail")
-_ADDRESS_DETAIL = re.compile(r"^addresses\[(\d+)\](?:\.(\w+))?$")
 
 
 @dataclass
@@ -341,6 +336,13 @@ class AddressRow:
     name: str = ""
     detail: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+
+    fields: ClassVar[tuple[str, ...]] = ADDRESS_FIELDS
+
+    def add_error(self, field: str | None, error: str) -> None:
+        """A service's complaint about this row (`voipbin_admin.form_errors`); one about the
+        whole row is shown with its target."""
+        self.errors[field or "target"] = error
 
     @property
     def is_blank(self) -> bool:
@@ -390,20 +392,19 @@ class AddressEditor:
         """The list the service takes (blank rows left out)."""
         return [{name: getattr(row, name) for name in ADDRESS_FIELDS} for row in self._kept()]
 
+    #: The editor's own errors are on top: it has no field of its own.
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def add_error(self, field: str | None, error: str) -> None:
+        self.errors.append(error)
+
     def add_domain_error(self, error: DomainError) -> None:
-        kept = self._kept()
-        placed = False
-        for detail in error.details:
-            match = _ADDRESS_DETAIL.match(detail.field)
-            if match and int(match.group(1)) < len(kept):
-                row = kept[int(match.group(1))]
-                row.errors[match.group(2) or "target"] = detail.message
-                placed = True
-            else:
-                self.errors.append(detail.message)
-                placed = True
-        if not placed or error.reason == "ADDRESS_ALREADY_ASSIGNED":
-            self.errors.insert(0, error.message)
+        """The service's field errors next to their rows (counted without the blank rows the
+        payload left out); a collision is also said on top."""
+        always = error.reason == "ADDRESS_ALREADY_ASSIGNED"
+        form_errors.add_domain_error(
+            self, error, rows=self._kept(), message="always" if always else "if_unplaced"
+        )
 
     @property
     def blank(self) -> AddressRow:

@@ -7,6 +7,7 @@ by partial unique constraints in the database so that concurrent writers cannot 
 
 from __future__ import annotations
 
+import enum
 import uuid
 from typing import ClassVar
 
@@ -18,22 +19,52 @@ from django.utils import timezone
 from agents.usernames import USERNAME_MAX_LENGTH, fold_username
 
 
-class Permission:
-    """The agent permission bitmask of the contract."""
+class Permission(enum.IntFlag):
+    """The agent permission bitmask of the contract: one member per bit.
+
+    Every door that shows or offers bits takes them from here (`label`, `bits_of`,
+    `labels_of`, `ranked`, `BITS_TEXT`). The column stays a plain integer: a member is an int.
+    """
 
     PROJECT_SUPER_ADMIN = 1
     CUSTOMER_AGENT = 16
     CUSTOMER_ADMIN = 32
     CUSTOMER_MANAGER = 64
-    ALL_BITS = PROJECT_SUPER_ADMIN | CUSTOMER_AGENT | CUSTOMER_ADMIN | CUSTOMER_MANAGER
-    SUPERVISOR_BITS = CUSTOMER_ADMIN | CUSTOMER_MANAGER
+    # Plain ints, not members: `~` of a flag member complements within the known bits only,
+    # so `value & ~ALL_BITS` would miss 128.
+    ALL_BITS = enum.nonmember(PROJECT_SUPER_ADMIN | CUSTOMER_AGENT | CUSTOMER_ADMIN | CUSTOMER_MANAGER)
+    SUPERVISOR_BITS = enum.nonmember(CUSTOMER_ADMIN | CUSTOMER_MANAGER)
 
-    LABELS = {
-        PROJECT_SUPER_ADMIN: "project super admin",
-        CUSTOMER_AGENT: "agent",
-        CUSTOMER_ADMIN: "admin",
-        CUSTOMER_MANAGER: "manager",
-    }
+    @property
+    def label(self) -> str:
+        """The bit in words ("project super admin", "agent", "admin", "manager")."""
+        return _PERMISSION_LABELS[self]
+
+    @classmethod
+    def bits_of(cls, value: int) -> list[Permission]:
+        """The known bits set in `value`, lowest first."""
+        return [bit for bit in cls if value & bit]
+
+    @classmethod
+    def ranked(cls) -> list[Permission]:
+        """Every bit, most powerful first."""
+        return [cls.PROJECT_SUPER_ADMIN, cls.CUSTOMER_ADMIN, cls.CUSTOMER_MANAGER, cls.CUSTOMER_AGENT]
+
+    @classmethod
+    def labels_of(cls, value: int) -> list[str]:
+        """The words for the bits set in `value`, most powerful first."""
+        return [bit.label for bit in cls.ranked() if value & bit]
+
+
+_PERMISSION_LABELS = {
+    Permission.PROJECT_SUPER_ADMIN: "project super admin",
+    Permission.CUSTOMER_AGENT: "agent",
+    Permission.CUSTOMER_ADMIN: "admin",
+    Permission.CUSTOMER_MANAGER: "manager",
+}
+_BIT_VALUES = [str(bit.value) for bit in Permission]
+#: "the bits 1, 16, 32 and 64", for messages.
+PERMISSION_BITS_TEXT = f"the bits {', '.join(_BIT_VALUES[:-1])} and {_BIT_VALUES[-1]}"
 
 
 class AgentStatus(models.TextChoices):

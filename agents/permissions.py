@@ -81,7 +81,7 @@ def permission_bits_offered(actor: Actor, customer_id: UUID) -> int:
         bits |= Permission.CUSTOMER_ADMIN
     if is_project_super_admin(actor):
         bits |= Permission.PROJECT_SUPER_ADMIN
-    return bits
+    return int(bits)  # an int, so that `~offered` is the plain complement
 
 
 def _bits_protecting(permission: int) -> int:

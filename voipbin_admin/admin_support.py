@@ -1,9 +1,9 @@
 """What every app's ModelAdmins share: the admin site as a door onto the services.
 
 A ModelAdmin built on `ServiceAdminMixin` and forms built on `ServiceModelForm` write only
-through services; a service's refusal (DomainError) comes back as form errors and changes
-nothing. Deleting is the services' soft delete; deleted rows are read-only. History is shown
-with `ReadOnlyAdmin`.
+through services; a service's refusal (DomainError) comes back as form errors
+(`voipbin_admin.form_errors`) and changes nothing. Deleting is the services' soft delete;
+deleted rows are read-only. History is shown with `ReadOnlyAdmin`.
 
 (Not named `admin.py`: `voipbin_admin` is an installed app, so the admin's autodiscovery would
 import that name.)
@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from voipbin_admin.errors import DomainError
+from voipbin_admin.form_errors import add_domain_error
 
 #: Where a service's refusal waits for the second pass over the same POST (see changeform_view).
 _SERVICE_ERROR = "admin_service_error"
@@ -30,33 +31,6 @@ _SERVICE_ERROR = "admin_service_error"
 def pending_service_error(request: HttpRequest) -> DomainError | None:
     """The refusal of the first pass over this POST, for the second pass to show."""
     return getattr(request, _SERVICE_ERROR, None)
-
-
-def show_service_error(
-    form: forms.BaseForm,
-    error: DomainError,
-    *,
-    field_names: dict[str, str] | None = None,
-    reason_fields: dict[str, str] | None = None,
-    skip_prefixes: tuple[str, ...] = (),
-) -> None:
-    """Put a service's error on a form (which makes it invalid).
-
-    `field_names` maps a service's field name to the form's (`tag_ids` -> `tags`);
-    `reason_fields` puts an error that has no field details next to one field
-    (`TAG_ALREADY_EXISTS` -> `name`); details whose field starts with one of `skip_prefixes`
-    are shown by someone else (the addresses inline).
-    """
-    field_names = field_names or {}
-    details = [detail for detail in error.details if not detail.field.startswith(skip_prefixes)]
-    for detail in details:
-        name = field_names.get(detail.field, detail.field)
-        if name in form.fields:
-            form.add_error(name, detail.message)
-        else:
-            form.add_error(None, f"{detail.field}: {detail.message}")
-    field = (reason_fields or {}).get(error.reason)
-    form.add_error(field if not details and field in form.fields else None, error.message)
 
 
 class ServiceModelForm(forms.ModelForm):
@@ -72,17 +46,18 @@ class ServiceModelForm(forms.ModelForm):
     service_error: DomainError | None = None
     service_field_names: dict[str, str] = {}
     service_reason_fields: dict[str, str] = {}
-    #: Details shown by an inline formset rather than by this form.
-    service_skip_prefixes: tuple[str, ...] = ()
+    #: Fields whose details an inline formset shows rather than this form.
+    service_skip_fields: tuple[str, ...] = ()
 
     def _post_clean(self):
         if self.service_error is not None:
-            show_service_error(
+            add_domain_error(
                 self,
                 self.service_error,
                 field_names=self.service_field_names,
                 reason_fields=self.service_reason_fields,
-                skip_prefixes=self.service_skip_prefixes,
+                skip=self.service_skip_fields,
+                message="always",
             )
 
 

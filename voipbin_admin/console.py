@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from agents import permissions
+from voipbin_admin import form_errors
 from voipbin_admin.errors import DomainError, InvalidArgument, NotFound
 
 _Owned = TypeVar("_Owned")
@@ -90,20 +91,11 @@ def console_object_or_404[Owned](request: HttpRequest, get: Callable[[], _Owned]
 
 
 def add_domain_error(form: forms.Form, error: DomainError, field_map: dict[str, str] | None = None) -> None:
-    """Put a service's error on the form: per-field details next to their fields, the rest on top.
-
-    `field_map` names form fields that differ from the service's (`tag_ids` -> `tags`).
-    """
-    field_map = {"permission": "roles", "tag_ids": "tags", **(field_map or {})}
-    placed = False
-    for detail in error.details:
-        name = field_map.get(detail.field, detail.field)
-        if name in form.fields:
-            form.add_error(name, detail.message)
-            placed = True
-    if not placed:
-        fallback = {
-            "AGENT_ALREADY_EXISTS": "username",
-            "TAG_ALREADY_EXISTS": "name",
-        }.get(error.reason)
-        form.add_error(fallback if fallback in form.fields else None, error.message)
+    """Put a service's error on a console form (`voipbin_admin.form_errors`), with the console's
+    names: `permission` is `roles`, `tag_ids` is `tags`, `field_map` names the rest."""
+    form_errors.add_domain_error(
+        form,
+        error,
+        field_names={"permission": "roles", "tag_ids": "tags", **(field_map or {})},
+        reason_fields={"AGENT_ALREADY_EXISTS": "username", "TAG_ALREADY_EXISTS": "name"},
+    )

@@ -13,8 +13,33 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FieldError:
+    """One field's complaint. `path` says where, as data (`("addresses", 3, "target")`), for the
+    doors that put it next to a form field or row; `field` is the same path as the contract
+    writes it (`addresses[3].target`), the API's `details[].field`."""
+
     field: str
     message: str
+    path: tuple[str | int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            object.__setattr__(self, "path", (self.field,))
+
+    @classmethod
+    def at(cls, path: tuple[str | int, ...], message: str) -> FieldError:
+        """The error at `path`, its `field` written out: `addresses[3].target`."""
+        field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+        return cls(field.removeprefix("."), message, path)
+
+    def row_in(self, name: str) -> tuple[int, str | None] | None:
+        """`(index, field)` when this is about row `index` of the list `name`:
+        `("addresses", 3, "target")` -> `(3, "target")`, `("addresses", 3)` -> `(3, None)`."""
+        match self.path:
+            case (str() as top, int() as index) if top == name:
+                return index, None
+            case (str() as top, int() as index, str() as field) if top == name:
+                return index, field
+        return None
 
 
 class DomainError(Exception):

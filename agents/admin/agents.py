@@ -26,7 +26,6 @@ from agents.admin.forms import (
     AgentChangeForm,
     SetPasswordForm,
     SetStatusActionForm,
-    permission_bits,
 )
 from agents.models import Address, Agent, Permission
 from tags.models import AgentTag, Tag
@@ -36,9 +35,9 @@ from voipbin_admin.admin_support import (
     adopt,
     changed_values,
     pending_service_error,
-    show_service_error,
 )
 from voipbin_admin.errors import DomainError
+from voipbin_admin.form_errors import add_domain_error
 
 
 class TagListFilter(admin.SimpleListFilter):
@@ -265,7 +264,7 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
                     old_password=form.cleaned_data.get("old_password"),
                 )
             except DomainError as error:
-                show_service_error(form, error, field_names={"password": "password1"})
+                add_domain_error(form, error, field_names={"password": "password1"}, message="always")
             else:
                 self.log_change(request, agent, "Set a new password.")
                 if updated.pk == request.user.pk:
@@ -293,7 +292,7 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="permission", ordering="permission")
     def permission_labels(self, obj) -> str:
-        return ", ".join(Permission.LABELS[bit] for bit in permission_bits(obj.permission))
+        return ", ".join(bit.label for bit in Permission.bits_of(obj.permission))
 
     @admin.display(description="tags")
     def tag_names(self, obj) -> str:

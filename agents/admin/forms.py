@@ -2,13 +2,11 @@
 
 They only parse what the browser sends; the services check every rule and do every write.
 When a service refuses, its DomainError is put back on the form
-(`voipbin_admin.admin_support.show_service_error`): details next to their fields, the message
+(`voipbin_admin.form_errors.add_domain_error`): details next to their fields, the message
 on top.
 """
 
 from __future__ import annotations
-
-import re
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -20,14 +18,9 @@ from agents.sign_in import LimitedSignInFormMixin
 from tags.models import Tag
 from voipbin_admin.admin_support import ServiceModelForm
 from voipbin_admin.errors import DomainError
+from voipbin_admin.form_errors import add_domain_error
 
-PERMISSION_CHOICES = [(bit, f"{label} ({bit})") for bit, label in Permission.LABELS.items()]
-
-_ADDRESS_FIELD = re.compile(r"^addresses\[(\d+)\]\.(\w+)$")
-
-
-def permission_bits(permission: int) -> list[int]:
-    return [bit for bit, _label in PERMISSION_CHOICES if permission & bit]
+PERMISSION_CHOICES = [(bit.value, f"{bit.label} ({bit.value})") for bit in Permission]
 
 
 class OperatorSignInForm(LimitedSignInFormMixin, AdminAuthenticationForm):
@@ -146,7 +139,7 @@ class AgentChangeForm(ServiceModelForm):
     )
 
     service_field_names = {"tag_ids": "tags", "reason": "status_reason"}
-    service_skip_prefixes = ("addresses",)
+    service_skip_fields = ("addresses",)
 
     class Meta:
         model = Agent
@@ -158,7 +151,7 @@ class AgentChangeForm(ServiceModelForm):
         if "tags" in self.fields:
             self.fields["tags"].queryset = Tag.objects.live().for_customer(agent.customer_id).order_by("name")
             self.initial["tags"] = [link.tag_id for link in agent.tag_links.all()]
-        self.initial["permission"] = permission_bits(agent.permission)
+        self.initial["permission"] = [bit.value for bit in Permission.bits_of(agent.permission)]
 
 
 class AddressInlineForm(ServiceModelForm):
@@ -210,16 +203,24 @@ class AddressFormSet(BaseInlineFormSet):
     def clean(self):
         if self.service_error is None:
             return
-        rows = kept_address_forms(self)
-        list_errors = []
-        for detail in self.service_error.details:
-            match = _ADDRESS_FIELD.match(detail.field)
-            if match and int(match[1]) < len(rows) and match[2] in rows[int(match[1])].fields:
-                rows[int(match[1])].add_error(match[2], detail.message)
-            elif detail.field.startswith("addresses"):
-                list_errors.append(detail.message)
-        if list_errors:
-            raise forms.ValidationError(list_errors)
+        list_errors = _ListErrors()
+        add_domain_error(
+            list_errors, self.service_error, rows=kept_address_forms(self), only="addresses", message="never"
+        )
+        if list_errors.messages:
+            raise forms.ValidationError(list_errors.messages)
+
+
+class _ListErrors:
+    """The inline's own errors (above its rows), for `add_domain_error`."""
+
+    fields: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add_error(self, field: str | None, error: str) -> None:
+        self.messages.append(error)
 
 
 class SetStatusActionForm(forms.Form):

@@ -33,9 +33,9 @@ USERNAME_DESCRIPTION = (
     "Beyond what `pattern` says, unassigned and supplementary private-use code points are refused, "
     f"and the username's case-folded NFKC form must fit {USERNAME_MAX_LENGTH} characters too."
 )
-#: Every permission the services accept: any combination of the bits 1, 16, 32 and 64.
+#: Every permission the services accept: any combination of the bits.
 PERMISSION_VALUES = [value for value in range(Permission.ALL_BITS + 1) if not value & ~Permission.ALL_BITS]
-PERMISSION_DESCRIPTION = "Bitmask of 1 project super admin, 16 agent, 32 admin, 64 manager."
+PERMISSION_DESCRIPTION = "Bitmask of " + ", ".join(f"{bit.value} {bit.label}" for bit in Permission) + "."
 ACCESS_KEY_MIN_SECONDS = int(settings.ACCESS_KEY_MIN_LIFETIME.total_seconds())
 ACCESS_KEY_MAX_SECONDS = int(ACCESS_KEY_MAX_LIFETIME.total_seconds())
 

@@ -59,7 +59,7 @@ def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
         )
         inserted = {position for (position,) in cursor.fetchall()}
     conflicts = [
-        FieldError(f"addresses[{position}].target", "is already assigned to another agent")
+        FieldError.at(("addresses", position, "target"), "is already assigned to another agent")
         for position in range(len(addresses))
         if position not in inserted
     ]

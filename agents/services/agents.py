@@ -148,7 +148,7 @@ def agent_update(
 def agent_set_permission(*, actor: Actor, agent: Agent, permission: object) -> Agent:
     """Set the permission bitmask.
 
-    Only bits 1, 16, 32, 64; who may change which bit is `permissions.require_may_change_permission`
+    Only the bits of `Permission`; who may change which bit is `permissions.require_may_change_permission`
     (only a project super admin changes bit 1; only an admin changes bit 32 or the permission
     of an agent that holds it); the customer keeps at least one live admin (LAST_ADMIN). A
     change revokes the agent's login tokens.

@@ -15,7 +15,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 
 from agents.addresses import CleanAddress, clean_addresses
-from agents.models import Agent, AgentStatus, Permission, RingMethod
+from agents.models import PERMISSION_BITS_TEXT, Agent, AgentStatus, Permission, RingMethod
 from agents.usernames import USERNAME_RULE, is_valid_username
 from voipbin_admin.core import clean_text
 from voipbin_admin.errors import FieldError, InvalidArgument
@@ -106,11 +106,11 @@ def clean_status(value: object) -> str:
 def clean_permission(value: object) -> int:
     # bool is an int in Python; JSON true is not a permission.
     if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value & ~Permission.ALL_BITS:
-        message = "must be an integer made of the bits 1, 16, 32 and 64"
+        message = f"must be an integer made of {PERMISSION_BITS_TEXT}"
         raise InvalidArgument(
             "INVALID_PERMISSION", f"permission {message}.", [FieldError("permission", message)]
         )
-    return value
+    return int(value)
 
 
 def clean_tag_ids(customer_id: UUID, tag_ids: object) -> list[UUID]:

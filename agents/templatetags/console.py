@@ -49,10 +49,4 @@ def epoch_ms(value: datetime | None) -> int | str:
 @register.filter
 def permission_labels(value: int) -> list[str]:
     """The role names of a permission bitmask, most powerful first."""
-    order = (
-        Permission.PROJECT_SUPER_ADMIN,
-        Permission.CUSTOMER_ADMIN,
-        Permission.CUSTOMER_MANAGER,
-        Permission.CUSTOMER_AGENT,
-    )
-    return [Permission.LABELS[bit] for bit in order if value & bit]
+    return Permission.labels_of(value)

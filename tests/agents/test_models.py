@@ -210,3 +210,30 @@ def test_an_unrelated_integrity_error_is_not_mistaken_for_a_rule(agent_a):
     error = violation(lambda: AgentTag.objects.create(agent=agent_a, tag=tag))
 
     assert domain_error_for_integrity_error(error) is None
+
+
+# --- the permission bits ----------------------------------------------------------------------------
+
+
+def test_permission_bits_have_the_contract_values_and_labels():
+    assert [(bit.value, bit.label) for bit in Permission] == [
+        (1, "project super admin"),
+        (16, "agent"),
+        (32, "admin"),
+        (64, "manager"),
+    ]
+    assert Permission.ALL_BITS == 113
+    assert 128 & ~Permission.ALL_BITS  # a plain int: its complement keeps the unknown bits
+    assert Permission.SUPERVISOR_BITS == Permission.CUSTOMER_ADMIN | Permission.CUSTOMER_MANAGER
+
+
+def test_permission_labels_and_bits_of_a_value():
+    assert Permission.labels_of(1 | 16 | 32 | 64) == ["project super admin", "admin", "manager", "agent"]
+    assert Permission.labels_of(0) == []
+    assert Permission.bits_of(16 | 64) == [Permission.CUSTOMER_AGENT, Permission.CUSTOMER_MANAGER]
+
+
+def test_permission_bits_text_is_generated_from_the_bits():
+    from agents.models import PERMISSION_BITS_TEXT
+
+    assert PERMISSION_BITS_TEXT == "the bits 1, 16, 32 and 64"
