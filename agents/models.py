@@ -1,4 +1,5 @@
-"""The agent domain: customers (tenants), agents, their addresses, credentials and history.
+"""The agent domain: customers (tenants), agents, their addresses, credentials and history
+(their vocabularies are `agents/choices.py`).
 
 Every row keeps its creation time; rows that can be deleted are soft deleted by setting
 `tm_delete`, and the uniqueness rules of the contract hold among *live* rows only, enforced
@@ -7,7 +8,6 @@ by partial unique constraints in the database so that concurrent writers cannot 
 
 from __future__ import annotations
 
-import enum
 import uuid
 from typing import ClassVar
 
@@ -16,74 +16,15 @@ from django.db import models
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from agents.choices import (  # the vocabularies stay importable from agents.models
+    AddressType,
+    AgentEventType,
+    AgentImportState,
+    AgentStatus,
+    Permission,
+    RingMethod,
+)
 from agents.usernames import USERNAME_MAX_LENGTH, fold_username
-
-
-class Permission(enum.IntFlag):
-    """The agent permission bitmask of the contract: one member per bit.
-
-    Every door that shows or offers bits takes them from here (`label`, `bits_of`,
-    `labels_of`, `ranked`, `BITS_TEXT`). The column stays a plain integer: a member is an int.
-    """
-
-    PROJECT_SUPER_ADMIN = 1
-    CUSTOMER_AGENT = 16
-    CUSTOMER_ADMIN = 32
-    CUSTOMER_MANAGER = 64
-    # Plain ints, not members: `~` of a flag member complements within the known bits only,
-    # so `value & ~ALL_BITS` would miss 128.
-    ALL_BITS = enum.nonmember(PROJECT_SUPER_ADMIN | CUSTOMER_AGENT | CUSTOMER_ADMIN | CUSTOMER_MANAGER)
-    SUPERVISOR_BITS = enum.nonmember(CUSTOMER_ADMIN | CUSTOMER_MANAGER)
-
-    @property
-    def label(self) -> str:
-        """The bit in words ("project super admin", "agent", "admin", "manager")."""
-        return _PERMISSION_LABELS[self]
-
-    @classmethod
-    def bits_of(cls, value: int) -> list[Permission]:
-        """The known bits set in `value`, lowest first."""
-        return [bit for bit in cls if value & bit]
-
-    @classmethod
-    def ranked(cls) -> list[Permission]:
-        """Every bit, most powerful first."""
-        return [cls.PROJECT_SUPER_ADMIN, cls.CUSTOMER_ADMIN, cls.CUSTOMER_MANAGER, cls.CUSTOMER_AGENT]
-
-    @classmethod
-    def labels_of(cls, value: int) -> list[str]:
-        """The words for the bits set in `value`, most powerful first."""
-        return [bit.label for bit in cls.ranked() if value & bit]
-
-
-_PERMISSION_LABELS = {
-    Permission.PROJECT_SUPER_ADMIN: "project super admin",
-    Permission.CUSTOMER_AGENT: "agent",
-    Permission.CUSTOMER_ADMIN: "admin",
-    Permission.CUSTOMER_MANAGER: "manager",
-}
-_BIT_VALUES = [str(bit.value) for bit in Permission]
-#: "the bits 1, 16, 32 and 64", for messages.
-PERMISSION_BITS_TEXT = f"the bits {', '.join(_BIT_VALUES[:-1])} and {_BIT_VALUES[-1]}"
-
-
-class AgentStatus(models.TextChoices):
-    AVAILABLE = "available"
-    AWAY = "away"
-    BUSY = "busy"
-    OFFLINE = "offline"
-    RINGING = "ringing"
-
-
-class RingMethod(models.TextChoices):
-    RINGALL = "ringall"
-    LINEAR = "linear"
-
-
-class AddressType(models.TextChoices):
-    TEL = "tel"
-    EXTENSION = "extension"
-    SIP = "sip"
 
 
 class Customer(models.Model):
@@ -322,13 +263,6 @@ class AgentStatusChange(models.Model):
         return "system"
 
 
-class AgentEventType(models.TextChoices):
-    CREATED = "agent_created"
-    UPDATED = "agent_updated"
-    STATUS_UPDATED = "agent_status_updated"
-    DELETED = "agent_deleted"
-
-
 class AgentEvent(models.Model):
     """An event about an agent, written in the same transaction as the change it describes."""
 
@@ -415,13 +349,6 @@ class AccessKey(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.tm_expire <= timezone.now()
-
-
-class AgentImportState(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"  # every row applied
-    FAILED = "failed"  # nothing applied: a row or the file was refused, or the run broke off
 
 
 class AgentImport(models.Model):

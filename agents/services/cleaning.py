@@ -15,7 +15,8 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 
 from agents.addresses import CleanAddress, clean_addresses
-from agents.models import PERMISSION_BITS_TEXT, Agent, AgentStatus, Permission, RingMethod
+from agents.choices import PERMISSION_BITS_TEXT
+from agents.models import Agent, AgentStatus, Permission, RingMethod
 from agents.usernames import USERNAME_RULE, is_valid_username
 from voipbin_admin.core import clean_text
 from voipbin_admin.errors import FieldError, InvalidArgument

@@ -234,6 +234,6 @@ def test_permission_labels_and_bits_of_a_value():
 
 
 def test_permission_bits_text_is_generated_from_the_bits():
-    from agents.models import PERMISSION_BITS_TEXT
+    from agents.choices import PERMISSION_BITS_TEXT
 
     assert PERMISSION_BITS_TEXT == "the bits 1, 16, 32 and 64"
