@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol
 from uuid import UUID
 
 from django import forms
@@ -19,10 +19,9 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from agents import permissions
+from agents.models import Agent
 from voipbin_admin import form_errors
 from voipbin_admin.errors import DomainError, InvalidArgument, NotFound
-
-_Owned = TypeVar("_Owned")
 
 
 def refuse(request: HttpRequest, message: str) -> HttpResponse:
@@ -72,10 +71,18 @@ def admin_required(view):
 
 def console_customer_id(request: HttpRequest) -> UUID:
     """The console always works on the signed-in agent's own customer (super admins included)."""
-    return request.user.customer_id
+    user = request.user
+    assert isinstance(user, Agent), "console pages are behind `signed_in`"
+    return user.customer_id
 
 
-def console_object_or_404[Owned](request: HttpRequest, get: Callable[[], _Owned], *, what: str) -> _Owned:
+class _OfACustomer(Protocol):
+    customer_id: UUID
+
+
+def console_object_or_404[Owned: _OfACustomer](
+    request: HttpRequest, get: Callable[[], Owned], *, what: str
+) -> Owned:
     """What the selector call `get` returns, if it is the signed-in agent's customer's; else a 404.
 
     The selectors let a project super admin reach every customer; the console shows its own

@@ -41,7 +41,7 @@ def parse_page_size(raw: str | None) -> int:
         return DEFAULT_PAGE_SIZE
     match = _INTEGER.match(raw)
     digits = match.group(2).lstrip("0") if match else ""
-    if not digits or match.group(1) == "-":
+    if match is None or not digits or match.group(1) == "-":
         raise InvalidArgument("INVALID_PAGE_SIZE", f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}.")
     # Compare digit counts first: int() refuses numbers of thousands of digits.
     return MAX_PAGE_SIZE if len(digits) > 3 else min(int(digits), MAX_PAGE_SIZE)
@@ -63,12 +63,12 @@ def parse_page_token(raw: str | None) -> tuple[datetime, UUID | None] | None:
     try:
         decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         timestamp, _, item_id = decoded.partition("|")
-        position = parse_timestamp(timestamp), UUID(item_id)
+        when, item = parse_timestamp(timestamp), UUID(item_id)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise invalid from None
-    if position[0] is None:
+    if when is None:
         raise invalid
-    return position
+    return when, item
 
 
 def page_request(request) -> PageRequest:
