@@ -21,6 +21,7 @@ from agents.credentials import ACCESS_KEY_PREFIX, hash_secret
 from agents.models import (
     AccessKey,
     Agent,
+    AgentEvent,
     AgentImport,
     AgentQuerySet,
     AgentStatus,
@@ -160,6 +161,25 @@ def credential_actor(raw: str) -> Agent | AccessKey:
     if actor is None:
         raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
     return actor
+
+
+# --- the event stream ---------------------------------------------------------------------------
+
+
+def agent_events_after(
+    *, after_id: int, customer_ids: Iterable[UUID], agent_ids: Iterable[UUID], limit: int
+) -> list[AgentEvent]:
+    """The stored events after `after_id`, oldest first, of these customers' agents and of these
+    agents (a resume of the event stream), at most `limit`."""
+    scope = Q(customer_id__in=list(customer_ids)) | Q(agent_id__in=list(agent_ids))
+    return list(AgentEvent.objects.filter(scope, id__gt=after_id).order_by("id")[:limit])
+
+
+def newest_agent_event_id(*, customer_id: UUID) -> int:
+    """The id of the customer's newest event (0 when none): where a page that shows its agents
+    resumes the event stream from."""
+    newest = AgentEvent.objects.filter(customer_id=customer_id).order_by("-id").values_list("id", flat=True)
+    return next(iter(newest[:1]), 0)
 
 
 # --- the supervisor console ---------------------------------------------------------------------

@@ -27,6 +27,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # First, so that `runserver` is Daphne's: one development server for HTTP and the event
+    # stream's WebSocket (README, "Event stream").
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -39,6 +42,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "phonenumber_field",
     "django_tasks_db",
+    "channels",
     "voipbin_admin.apps.VoipbinAdminConfig",
     "agents",
     "tags",
@@ -116,6 +120,32 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="locmemcache://"),
 }
+
+# --- Event stream (contract section 11; README, "Event stream") --------------------------------
+# Events reach the WebSocket connections of every server process through a channel layer: Redis
+# (its publish/subscribe layer: one message per process per event, however many connections
+# watch) when CHANNEL_LAYER_URL, or else CACHE_URL, names a Redis server; otherwise the
+# in-memory layer, which only reaches connections of the process that made the change (the
+# embedded SQLite start, one process).
+_channel_layer_url = env.str("CHANNEL_LAYER_URL", default="") or env.str("CACHE_URL", default="")
+if _channel_layer_url.startswith(("redis://", "rediss://", "unix://")):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [_channel_layer_url],
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="asgi"),
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+#: How often an open stream re-checks its credential and rights (revoked, expired, deleted,
+#: demoted: closed with 1008 within this time).
+EVENT_STREAM_RECHECK_SECONDS = env.float("EVENT_STREAM_RECHECK_SECONDS", default=5.0)
+#: Resume (`since`): at most this many stored events, of at most this age, are replayed.
+EVENT_STREAM_REPLAY_LIMIT = 1000
+EVENT_STREAM_REPLAY_WINDOW = timedelta(hours=24)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.db import connection, transaction
 from django.utils import timezone
 
+from agents.event_bus import PublishedEvent, publish_on_commit
 from agents.models import AccessKey, Agent, AgentEvent, AgentStatusChange
 from agents.permissions import Actor
 from agents.query_expressions import db_param
@@ -33,7 +34,7 @@ def record_agent_events(agents: Sequence[Agent], event_type: str) -> None:
         return
     fresh = Agent.objects.with_representation().in_bulk([agent.pk for agent in agents])
     now = timezone.now()
-    AgentEvent.objects.bulk_create(
+    events = AgentEvent.objects.bulk_create(
         AgentEvent(
             customer_id=agent.customer_id,
             agent_id=agent.pk,
@@ -42,6 +43,17 @@ def record_agent_events(agents: Sequence[Agent], event_type: str) -> None:
             tm_create=now,
         )
         for agent in agents
+    )
+    publish_on_commit(_published(event) for event in events)
+
+
+def _published(event: AgentEvent) -> PublishedEvent:
+    return PublishedEvent(
+        id=event.pk,
+        customer_id=str(event.customer_id),
+        agent_id=str(event.agent_id),
+        type=event.type,
+        data=event.data,
     )
 
 
@@ -53,9 +65,10 @@ def _refreshed(agent: Agent) -> Agent:
 def _record_and_return(agent: Agent, event_type: str) -> Agent:
     """The agent as it is now, after writing its event with that representation."""
     fresh = _refreshed(agent)
-    AgentEvent.objects.create(
+    event = AgentEvent.objects.create(
         customer_id=fresh.customer_id, agent_id=fresh.pk, type=event_type, data=agent_representation(fresh)
     )
+    publish_on_commit([_published(event)])
     return fresh
 
 
@@ -72,14 +85,16 @@ _INSERT_STATUS_CHANGE = """
 _INSERT_EVENT = """
     INSERT INTO agents_agentevent (customer_id, agent_id, type, data, tm_create)
     SELECT %(customer)s, %(agent)s, %(event_type)s, %(event_data)s, %(now)s {source}
+    RETURNING id
 """
 
 
 def _write_if_unchanged(agent: Agent, *, inserts: Sequence[str], params: dict, assignments: str = "") -> bool:
     """Apply `assignments` (and `tm_update = %(now)s`) to the agent's row only if it is still as
     the caller read it (same `tm_update`, which every change moves, and still live), and then
-    run `inserts` (history, event). False means the caller's copy is stale or the agent was
-    deleted meanwhile, and nothing was written.
+    run `inserts` (history, then `_INSERT_EVENT`, whose event is published after the commit).
+    False means the caller's copy is stale or the agent was deleted meanwhile, and nothing was
+    written.
 
     The UPDATE takes the row lock itself, so the common case needs no SELECT ... FOR UPDATE and
     no re-read. On PostgreSQL it is one statement (the inserts as data-modifying CTEs), atomic on
@@ -88,6 +103,7 @@ def _write_if_unchanged(agent: Agent, *, inserts: Sequence[str], params: dict, a
     as_read = "tm_update = %(as_read)s" if agent.tm_update else "tm_update IS NULL"
     set_clause = ", ".join(filter(None, [assignments, "tm_update = %(now)s"]))
     update = f"UPDATE agents_agent SET {set_clause} WHERE id = %(agent)s AND tm_delete IS NULL AND {as_read}"  # noqa: S608 (fixed fragments)
+    event_type, representation = params.pop("published_event")
     params = {
         **params,
         "agent": db_param(Agent, "id", agent.pk),
@@ -100,20 +116,28 @@ def _write_if_unchanged(agent: Agent, *, inserts: Sequence[str], params: dict, a
             *side_effects, last = [insert.format(source="FROM changed") for insert in inserts]
             ctes = "".join(f", write_{index} AS ({sql})" for index, sql in enumerate(side_effects))
             cursor.execute(f"WITH changed AS ({update} RETURNING id){ctes} {last}", params)
-            return cursor.rowcount > 0
-        with transaction.atomic():
-            cursor.execute(update, params)
-            if cursor.rowcount == 0:
-                return False
-            for insert in inserts:
-                cursor.execute(insert.format(source=""), params)
-            return True
+            row = cursor.fetchone()
+        else:
+            with transaction.atomic():
+                cursor.execute(update, params)
+                if cursor.rowcount == 0:
+                    return False
+                for insert in inserts:
+                    cursor.execute(insert.format(source=""), params)
+                row = cursor.fetchone()
+    if row is None:
+        return False
+    publish_on_commit(
+        [PublishedEvent(row[0], str(agent.customer_id), str(agent.pk), event_type, representation)]
+    )
+    return True
 
 
 def _event_params(actor: Actor, event_type: str, representation: dict) -> dict:
     """The parameters of `_INSERT_EVENT` and `_INSERT_STATUS_CHANGE` for the acting caller."""
     changed_by = _changed_by(actor)
     return {
+        "published_event": (event_type, representation),
         "event_type": event_type,
         "event_data": db_param(AgentEvent, "data", representation),
         "by_agent": db_param(AgentStatusChange, "changed_by_agent", changed_by["changed_by_agent_id"]),

@@ -12,6 +12,8 @@ and CORS never allows credentialed cross-origin requests, so other sites cannot 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -23,20 +25,31 @@ TOKEN_COOKIE = "token"
 ACCESS_KEY_COOKIE = "accesskey"
 
 
-def credential_from(request) -> str | None:
-    """The raw credential the request carries, or None when it carries none."""
-    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+def pick_credential(
+    authorization: str, query: Mapping[str, str], cookies: Mapping[str, str]
+) -> tuple[str, bool] | None:
+    """The credential that wins among the five places (contract section 2), and whether it came
+    from a cookie (which a browser sends by itself: the event stream then checks the origin)."""
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer":
-        return value.strip()
-    for candidate in (
-        request.query_params.get("token"),
-        request.COOKIES.get(TOKEN_COOKIE),
-        request.query_params.get("accesskey"),
-        request.COOKIES.get(ACCESS_KEY_COOKIE),
+        return value.strip(), False
+    for candidate, from_cookie in (
+        (query.get("token"), False),
+        (cookies.get(TOKEN_COOKIE), True),
+        (query.get("accesskey"), False),
+        (cookies.get(ACCESS_KEY_COOKIE), True),
     ):
         if candidate:
-            return candidate
+            return candidate, from_cookie
     return None
+
+
+def credential_from(request) -> str | None:
+    """The raw credential the request carries, or None when it carries none."""
+    picked = pick_credential(
+        request.META.get("HTTP_AUTHORIZATION", ""), request.query_params, request.COOKIES
+    )
+    return picked[0] if picked else None
 
 
 class CredentialAuthentication(BaseAuthentication):

@@ -39,7 +39,53 @@ def measure_load(load: LoadSettings) -> dict:
         str(pk)
         for pk in Agent.objects.filter(customer=customer, permission=16).values_list("id", flat=True)[:500]
     ]
-    port = _free_port()
+    sync_port, asgi_port = _free_port(), _free_port()
+    servers = [_start_server(load, sync_port, SYNC_WORKERS), _start_server(load, asgi_port, ASGI_WORKERS)]
+    try:
+        _wait_for_port(sync_port)
+        _wait_for_port(asgi_port)
+        with tempfile.TemporaryDirectory() as folder:
+            status_script = Path(folder, "status.lua")
+            status_script.write_text(_wrk_status_script(agent_ids, token))
+            list_script = Path(folder, "list.lua")
+            list_script.write_text(_wrk_list_script(token))
+            baseline_script = Path(folder, "baseline.lua")
+            baseline_script.write_text(_wrk_baseline_script())
+            runs = (
+                ("load baseline (401, no SQL)", baseline_script, sync_port),
+                ("load put status", status_script, sync_port),
+                ("load put status, ASGI", status_script, asgi_port),
+                ("load list", list_script, sync_port),
+            )
+            # Interleaved rounds, so that a slow spell of the machine hits every figure alike.
+            samples: dict[str, list[dict]] = {label: [] for label, _, _ in runs}
+            for _ in range(load.runs):
+                for label, script, port in runs:
+                    if script is status_script:
+                        Agent.objects.filter(id__in=agent_ids).update(status="offline")
+                    vacuum()
+                    samples[label].append(_run_wrk(port, script, load))
+            out = {label: _median_run(runs_of_label) for label, runs_of_label in samples.items()}
+            out["load setup"] = (
+                f"gunicorn {load.workers} workers (sync; ASGI: uvicorn workers); wrk 1 thread, "
+                f"{load.connections} connections, median of {load.runs}"
+                f" runs of {load.seconds} s"
+            )
+            return out
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        LoginToken.objects.filter(agent=admin).delete()
+
+
+#: gunicorn's worker classes: today's sync workers (WSGI), and the uvicorn workers of the ASGI
+#: application that also serves the event stream (README, "Production").
+SYNC_WORKERS = ["voipbin_admin.wsgi"]
+ASGI_WORKERS = ["-k", "voipbin_admin.asgi_worker.StreamWorker", "voipbin_admin.asgi"]
+
+
+def _start_server(load: LoadSettings, port: int, app: list[str]) -> subprocess.Popen:
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -53,46 +99,13 @@ def measure_load(load: LoadSettings) -> dict:
         "GUNICORN_ACCESS_LOG": "",
         "LOG_LEVEL": "WARNING",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "voipbin_admin/gunicorn_conf.py", "voipbin_admin.wsgi"],
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "voipbin_admin/gunicorn_conf.py", *app],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        _wait_for_port(port)
-        with tempfile.TemporaryDirectory() as folder:
-            status_script = Path(folder, "status.lua")
-            status_script.write_text(_wrk_status_script(agent_ids, token))
-            list_script = Path(folder, "list.lua")
-            list_script.write_text(_wrk_list_script(token))
-            baseline_script = Path(folder, "baseline.lua")
-            baseline_script.write_text(_wrk_baseline_script())
-            runs = (
-                ("load baseline (401, no SQL)", baseline_script),
-                ("load put status", status_script),
-                ("load list", list_script),
-            )
-            # Interleaved rounds, so that a slow spell of the machine hits every figure alike.
-            samples: dict[str, list[dict]] = {label: [] for label, _ in runs}
-            for _ in range(load.runs):
-                for label, script in runs:
-                    if script is status_script:
-                        Agent.objects.filter(id__in=agent_ids).update(status="offline")
-                    vacuum()
-                    samples[label].append(_run_wrk(port, script, load))
-            out = {label: _median_run(runs_of_label) for label, runs_of_label in samples.items()}
-            out["load setup"] = (
-                f"gunicorn {load.workers} sync workers; wrk 1 thread, "
-                f"{load.connections} connections, median of {load.runs}"
-                f" runs of {load.seconds} s"
-            )
-            return out
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        LoginToken.objects.filter(agent=admin).delete()
 
 
 def _median_run(runs: list[dict]) -> dict:

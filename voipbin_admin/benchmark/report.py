@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+LOAD_FIGURES = ("load baseline (401, no SQL)", "load put status", "load put status, ASGI", "load list")
+
 
 def report_lines(results: list[dict]) -> list[str]:
     """The lines of the report of `results` (one dict per size, as `run.run` returns them)."""
@@ -24,14 +26,14 @@ def report_lines(results: list[dict]) -> list[str]:
         lines.append("")
         lines.append(f"throughput under load ({results[0]['load setup']})")
         lines.append(f"{'':28}" + "".join(f"{r['agents']:>33,}" for r in results))
-        for label in ("load baseline (401, no SQL)", "load put status", "load list"):
+        for label in LOAD_FIGURES:
             cells = "".join(
                 f"{r[label]['requests_per_s']:>12.0f} req/s p99 {r[label]['p99']:>8}" for r in results
             )
             errors = sum(r[label]["non_2xx"] for r in results)
             note = "(401 by design)" if label.startswith("load baseline") else f"non-2xx: {errors}"
             lines.append(f"{label:28}{cells}   {note}")
-        for label in ("load put status", "load list"):
+        for label in LOAD_FIGURES[1:]:
             baseline = "load baseline (401, no SQL)"
             cells = "".join(
                 f"{r[label]['requests_per_s'] / r[baseline]['requests_per_s']:>32.2f}x" for r in results
@@ -39,7 +41,7 @@ def report_lines(results: list[dict]) -> list[str]:
             lines.append(f"{label[5:] + ' / baseline':28}{cells}")
         lines.append("each run, req/s:")
         for r in results:
-            for label in ("load baseline (401, no SQL)", "load put status", "load list"):
+            for label in LOAD_FIGURES:
                 runs = ", ".join(f"{rate:.0f}" for rate in r[label]["runs_requests_per_s"])
                 lines.append(f"  {r['agents']:>7,} agents, {label[5:]}: {runs}")
     return lines
