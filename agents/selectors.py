@@ -175,11 +175,13 @@ def agent_events_after(
     return list(AgentEvent.objects.filter(scope, id__gt=after_id).order_by("id")[:limit])
 
 
-def newest_agent_event_id(*, customer_id: UUID) -> int:
-    """The id of the customer's newest event (0 when none): where a page that shows its agents
-    resumes the event stream from."""
-    newest = AgentEvent.objects.filter(customer_id=customer_id).order_by("-id").values_list("id", flat=True)
-    return next(iter(newest[:1]), 0)
+def newest_agent_event_id(*, customer_id: UUID, agent_id: UUID | None = None) -> int:
+    """The id of the customer's (or one of its agents') newest event, 0 when none: where a page
+    that shows its agents resumes the event stream from."""
+    events = AgentEvent.objects.filter(customer_id=customer_id)
+    if agent_id is not None:
+        events = events.filter(agent_id=agent_id)
+    return next(iter(events.order_by("-id").values_list("id", flat=True)[:1]), 0)
 
 
 # --- the supervisor console ---------------------------------------------------------------------
@@ -263,6 +265,12 @@ def agent_board(
     for agent_id, tag_id in links:
         tags_of.setdefault(agent_id, []).append(tag_id)
     return [BoardAgent._make((*row, tags_of.get(row[0], []))) for row in agents]
+
+
+def agent_statuses(*, customer_id: UUID) -> dict[str, str]:
+    """Every live agent's status by id (a filtered board keeps its counts right with it)."""
+    rows = Agent.objects.live().filter(customer_id=customer_id).values_list("id", "status")
+    return {str(agent_id): status for agent_id, status in rows}
 
 
 def agent_status_counts(*, customer_id: UUID) -> dict[str, int]:

@@ -71,3 +71,18 @@ def event_topics(*, customer_id: str, agent_id: str, event_type: str) -> tuple[s
         f"agent_id:{agent_id}:agent:{agent_id}",
         f"agent_id:{agent_id}:agent:{event_type}:{agent_id}",
     )
+
+
+def customer_agents_topic(customer_id: UUID) -> str:
+    """Every agent event of a customer (a supervisor's board and agents list)."""
+    return f"{CUSTOMER_SCOPE}:{customer_id}:agent"
+
+
+def customer_agent_topic(customer_id: UUID, agent_id: UUID) -> str:
+    """One agent's events, for a supervisor of its customer (the agent's page)."""
+    return f"{CUSTOMER_SCOPE}:{customer_id}:agent:{agent_id}"
+
+
+def own_agent_topic(agent_id: UUID) -> str:
+    """An agent's own events, for that agent (its own page)."""
+    return f"{AGENT_SCOPE}:{agent_id}:agent:{agent_id}"

@@ -27,10 +27,12 @@ from agents.forms import (
     permission_to_roles,
 )
 from agents.models import Agent
+from agents.stream.topics import customer_agent_topic
 from agents.views.common import (
     change_status,
     console_agent,
     error_text,
+    live_updates,
     replace_addresses,
     status_history,
 )
@@ -45,6 +47,11 @@ def _agent_page_context(request: HttpRequest, agent: Agent, overrides: dict) -> 
     agent_tag_ids = [link.tag_id for link in agent.tag_links.all()]
     is_admin = permissions.is_admin_of(request.user, agent.customer_id)
     context = {
+        "live": live_updates(
+            customer_id=agent.customer_id,
+            topic=customer_agent_topic(agent.customer_id, agent.pk),
+            agent=agent,
+        ),
         "agent": agent,
         "now": timezone.now(),
         "agent_tags": [tag_names[t] for t in agent_tag_ids if t in tag_names],

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from agents import csv_format, selectors, services
 from agents.forms import AgentCreateForm, AgentFilterForm, BulkActionForm
 from agents.models import Agent, Permission
-from agents.views.common import error_text, safe_next
+from agents.stream.topics import customer_agents_topic
+from agents.views.common import error_text, live_updates, safe_next
 from tags.selectors import tag_list
 from voipbin_admin.console import add_domain_error, console_customer_id, supervisor_required
 from voipbin_admin.errors import DomainError
@@ -30,6 +31,7 @@ def _list_filters(request: HttpRequest, tags) -> tuple[AgentFilterForm, dict]:
 @require_GET
 def agent_list(request: HttpRequest) -> HttpResponse:
     customer_id = console_customer_id(request)
+    live = live_updates(customer_id=customer_id, topic=customer_agents_topic(customer_id))
     tags = list(tag_list(customer_id=customer_id))
     form, filters = _list_filters(request, tags)
     agents = selectors.agent_console_list(customer_id=customer_id, **filters)
@@ -43,6 +45,7 @@ def agent_list(request: HttpRequest) -> HttpResponse:
         request,
         "agents/agent_list.html",
         {
+            "live": live,
             "form": form,
             "page": page,
             "filtered": any(v for k, v in filters.items() if k != "ordering"),

@@ -1,4 +1,5 @@
-"""The live status board: every agent of the customer by status, polled every second."""
+"""The live status board: every agent of the customer by status, kept up to date by the event
+stream (static/js/live.js), and polled every second only while the stream is down."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from django.views.decorators.http import require_GET
 from agents import selectors
 from agents.forms import BoardFilterForm
 from agents.models import AgentStatus
+from agents.stream.topics import customer_agents_topic
 from agents.templatetags.console import format_duration
+from agents.views.common import live_updates
 from tags.selectors import tag_list_with_agent_counts
 from voipbin_admin.console import console_customer_id, supervisor_required
 
@@ -36,17 +39,21 @@ STATUS_ORDER = [
 class BoardTile:
     """What one agent's tile shows, worked out once so the board's template stays cheap."""
 
+    id: str
     url: str
+    name: str
     label: str
     username: str
     status: str
     since_ms: int
     since_text: str
     tags: str
+    tag_ids: str
 
 
 def _board_context(request: HttpRequest) -> dict:
     customer_id = console_customer_id(request)
+    live = live_updates(customer_id=customer_id, topic=customer_agents_topic(customer_id))
     tags = list(tag_list_with_agent_counts(customer_id=customer_id))
     form = BoardFilterForm(request.GET, tags=tags)
     filters = form.filters()
@@ -60,21 +67,30 @@ def _board_context(request: HttpRequest) -> dict:
         shown += 1
         groups[agent.status].append(
             BoardTile(
+                id=str(agent.id),
                 url=url_pattern.replace(str(_URL_PLACEHOLDER), str(agent.id)),
+                name=agent.name,
                 label=agent.name or agent.username,
                 username=agent.username,
                 status=agent.status,
                 since_ms=int(agent.tm_status.timestamp() * 1000),
                 since_text=format_duration(now - agent.tm_status),
                 tags=" · ".join(tag_names[tag_id] for tag_id in agent.tag_ids if tag_id in tag_names),
+                tag_ids=" ".join(str(tag_id) for tag_id in agent.tag_ids if tag_id in tag_names),
             )
         )
     counts = selectors.agent_status_counts(customer_id=customer_id)
+    filtered = any(filters.values())
     return {
+        "live": live,
         "form": form,
-        "filtered": any(filters.values()),
+        "filtered": filtered,
+        "status_filter": filters["status"],
+        # A filtered board does not show every agent: it needs their statuses to keep the
+        # counts and the tag coverage right as events arrive (static/js/live.js).
+        "statuses": selectors.agent_statuses(customer_id=customer_id) if filtered else None,
         "now": now,
-        "groups": [(status, groups[status]) for status in STATUS_ORDER if groups[status]],
+        "groups": [(status, groups[status]) for status in STATUS_ORDER],
         "shown": shown,
         "total": sum(counts.values()),
         "counts": [(status, counts[status]) for status in STATUS_ORDER],

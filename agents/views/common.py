@@ -18,6 +18,23 @@ from agents.models import Agent
 from voipbin_admin.console import add_domain_error, console_object_or_404
 from voipbin_admin.errors import DomainError
 
+#: Where the console's pages open the event stream (agents.stream.routing; README, "Event stream").
+EVENT_STREAM_PATH = "/v1.0/ws"
+
+
+def live_updates(*, customer_id: UUID, topic: str, agent: Agent | None = None) -> dict:
+    """What a page that shows agents needs to follow their changes (static/js/live.js): the
+    stream's topic and the event to resume after. For a customer's agents, call it before
+    reading the page's data, so that a change made in between is replayed, not missed. For one
+    agent read earlier, the stream resumes from before its newest event: that event (its state
+    as shown, or a newer one) is replayed, and applying a state twice changes nothing."""
+    if agent is None:
+        since = selectors.newest_agent_event_id(customer_id=customer_id)
+    else:
+        since = max(selectors.newest_agent_event_id(customer_id=customer_id, agent_id=agent.pk) - 1, 0)
+    return {"path": EVENT_STREAM_PATH, "topic": topic, "since": since}
+
+
 #: `render_page(request, agent, status=..., **context_overrides)`: the page a section form is on.
 RenderPage = Callable[..., HttpResponse]
 

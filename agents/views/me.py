@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from agents import selectors
 from agents.forms import AddressEditor, StatusForm
 from agents.models import Agent
-from agents.views.common import change_status, replace_addresses, status_history
+from agents.stream.topics import own_agent_topic
+from agents.views.common import change_status, live_updates, replace_addresses, status_history
 from voipbin_admin.console import signed_in
 
 
@@ -21,6 +22,7 @@ def _me(request: HttpRequest) -> Agent:
 
 def _render_own_page(request: HttpRequest, agent: Agent, status: int = 200, **overrides) -> HttpResponse:
     context = {
+        "live": live_updates(customer_id=agent.customer_id, topic=own_agent_topic(agent.pk), agent=agent),
         "agent": agent,
         "now": timezone.now(),
         "history": status_history(agent),

@@ -117,10 +117,9 @@
     });
   }
 
-  if (document.querySelector("[data-since]")) {
-    syncClock(document);
-    setInterval(tickClocks, 1000);
-  }
+  // Always ticking: the event stream (live.js) may start a clock on any page.
+  syncClock(document);
+  setInterval(tickClocks, 1000);
 
   const board = document.querySelector("[data-board-poll]");
   if (board) {

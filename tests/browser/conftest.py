@@ -1,12 +1,17 @@
 """Browser tests: the real console in headless Chromium (Debian's), driven by Playwright.
 
-Each test gets a fresh browser context on pytest-django's `live_server`. Screenshots of the
-main pages go to test-artifacts/screenshots/ (gitignored); the run's summary says where.
+Each test gets a fresh browser context on `live_server`: here the ASGI application (HTTP and
+the event stream's WebSocket, as runserver and production serve them) under uvicorn in a thread
+of the test process, on the test database. Screenshots of the main pages go to
+test-artifacts/screenshots/ (gitignored); the run's summary says where.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -39,18 +44,58 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _live_server_over_plain_http(request, django_db_setup):
-    """Start the session's live server without the redirect to https.
+class AsgiLiveServer:
+    """pytest-django's `live_server`, served by uvicorn: Django's HTTP (static files from the
+    finders) and the event stream's routes, as `voipbin_admin.asgi` routes them.
 
-    The security middleware reads SECURE_SSL_REDIRECT once, when the server builds its handler,
-    so the override is in place just while it starts (after the test database exists, which
-    the server must see) and the setting is back to normal for every other test.
+    pytest-django's own `_live_server_helper` enables `_live_server_modified_settings` around
+    each test that uses it, and makes those tests transactional (the server's thread has its
+    own database connections, so it sees committed data only).
     """
-    from django.test.utils import override_settings
 
-    with override_settings(SECURE_SSL_REDIRECT=False):
-        request.getfixturevalue("live_server")
+    def __init__(self) -> None:
+        import uvicorn
+        from channels.routing import ProtocolTypeRouter, URLRouter
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+        from django.core.asgi import get_asgi_application
+        from django.test.utils import modify_settings, override_settings
+
+        from agents.stream.routing import websocket_urlpatterns
+
+        # The security middleware reads SECURE_SSL_REDIRECT once, when the handler is built.
+        with override_settings(SECURE_SSL_REDIRECT=False):
+            application = ProtocolTypeRouter(
+                {
+                    "http": ASGIStaticFilesHandler(get_asgi_application()),
+                    "websocket": URLRouter(websocket_urlpatterns),
+                }
+            )
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": "127.0.0.1"})
+        config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="asgi-live-server", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the ASGI live server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        server = AsgiLiveServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -161,14 +161,20 @@ def test_board_shows_a_change_made_through_the_api_within_2_seconds(
     page, sign_in, screenshot, live_server, admin_a, agent_a, floor
 ):
     sign_in("alice-admin")
+    polls = []
+    page.on("request", lambda request: "/board/live/" in request.url and polls.append(request.url))
     page.goto("/board/")
     scripts_ready(page)
+    # The board follows the event stream; it polls only while the stream is down.
+    expect(page.locator("body")).to_have_attribute("data-stream", "live")
+    expect(page.locator("[data-stream-state]")).to_have_text("Live")
     tile = page.locator('.tile[data-agent="pat-agent"]')
     expect(tile).to_have_attribute("data-status", "offline")
     billing = page.locator('.coverage-tag[data-tag="billing"]')
     expect(billing).to_have_class(re.compile("is-uncovered"))
     expect(page.locator('[data-status-count="available"] .count-n')).to_have_text("3")
-    time.sleep(1.2)  # let a few polls find nothing new (204)
+    # Keyboard focus on a tile stays there while the tile moves to its new group.
+    tile.locator(".tile-name").focus()
 
     subprocess.run(
         [
@@ -187,6 +193,9 @@ def test_board_shows_a_change_made_through_the_api_within_2_seconds(
     changed_at = time.monotonic()
     expect(tile).to_have_attribute("data-status", "available", timeout=2000)
     assert time.monotonic() - changed_at < 2
+    expect(page.locator('[data-group="available"] .tile[data-agent="pat-agent"]')).to_have_count(1)
+    expect(tile.locator(".tile-name")).to_be_focused()
+    assert polls == [], polls  # pushed, not polled
     expect(page.locator('[data-status-count="available"] .count-n')).to_have_text("4")
     expect(billing).not_to_have_class(re.compile("is-uncovered"))
     assert AgentStatusChange.objects.filter(agent=agent_a, to_status="available").exists()
