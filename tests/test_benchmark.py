@@ -1,11 +1,13 @@
 """`manage.py benchmark` (voipbin_admin/benchmark/): its options, its refusal to wipe a database
-not named for it, and a run at a tiny size (20 agents per customer, 3 requests, no wrk) that
-reports every figure. The full run is README's "Performance"."""
+not named for it, a run at a tiny size (20 agents per customer, 3 requests, no wrk) that
+reports every figure, and the event stream's figures at a tiny size (1 and 2 boards, two
+seconds of changes) against real servers and Redis. The full run is README's "Performance"."""
 
 from __future__ import annotations
 
 import io
 import re
+import socket
 
 import pytest
 from django.core.management import CommandError, call_command, get_commands, load_command_class
@@ -15,6 +17,7 @@ from agents.models import Address, Agent, Customer
 from tags.models import Tag
 from voipbin_admin.benchmark.report import report_lines
 from voipbin_admin.benchmark.run import check_database, run
+from voipbin_admin.benchmark.stream import StreamSettings
 
 FIGURES = [
     "list first page",
@@ -45,6 +48,13 @@ def test_the_command_has_its_options():
         "--load-connections",
         "--workers",
         "--no-load",
+        "--stream",
+        "--watchers",
+        "--stream-seconds",
+        "--changes-per-second",
+        "--raw-connections",
+        "--raw-events",
+        "--redis-url",
         "--output",
         "--yes",
     ):
@@ -82,3 +92,58 @@ def test_a_tiny_run_reports_every_figure_at_every_size():
         assert any(re.fullmatch(re.escape(figure) + _FIGURE_ROW, line) for line in lines), figure
     assert any(re.fullmatch(r"ratio list/floor\s+[\d.]+x\s+[\d.]+x", line) for line in lines)
     assert not any("throughput under load" in line for line in lines)
+
+
+def _redis_is_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)  # the servers are other processes: the rows must be committed
+def test_a_tiny_stream_run_delivers_every_change_to_every_board():
+    if connection.vendor != "postgresql":
+        pytest.skip("the benchmark needs PostgreSQL: it seeds with COPY and vacuums")
+    if not _redis_is_up():
+        pytest.skip("the stream figures need Redis at 127.0.0.1:6379")
+    stream = StreamSettings(
+        watchers=(1, 2),
+        raw_connections=(1, 2),
+        seconds=2,
+        changes_per_second=2,
+        raw_events=5,
+        grace_seconds=5,
+    )
+
+    results = run(sizes=[20], requests=1, load=None, write=[].append, agents_per_customer=20, stream=stream)
+
+    figures = results[0]["stream"]
+    assert len(figures["unwatched"]) == 2
+    assert all(row["changes"] == 4 and row["put p95_ms"] > 0 for row in figures["unwatched"])
+    watched = figures["watched"]
+    assert [(row["boards"], row["design"]) for row in watched] == [
+        (1, "push"),
+        (1, "poll"),
+        (2, "push"),
+        (2, "poll"),
+    ]
+    for row in watched:
+        assert (row["changes seen"], row["changes missed"]) == (4 * row["boards"], 0), row
+        assert 0 <= row["latency p50_ms"] <= row["latency p95_ms"] <= row["latency p99_ms"], row
+        assert row["bytes_per_s"] > 0, row
+        # A second of a tiny board may cost less than one clock tick (10 ms) of a process.
+        assert min(row[f"{name} cpu_s_per_s"] for name in ("http", "ws", "servers", "redis")) >= 0, row
+    assert all(row["polls_per_s"] > 0 for row in watched if row["design"] == "poll")
+    assert [(row["connections"], row["frames missed"]) for row in figures["raw"]] == [(1, 0), (2, 0)]
+    for row in figures["raw"]:
+        assert row["events_per_s"] > 0, row
+        assert row["frames_per_s"] == pytest.approx(row["events_per_s"] * row["connections"], rel=0.01), row
+    lines = report_lines(results)
+    assert any(line.startswith("event stream (") for line in lines)
+    assert any(re.fullmatch(r"\s+2 push\s+[\d.]+ / [\d.]+ / [\d.]+\s+0/8\s.*", line) for line in lines)
+    assert any(re.fullmatch(r"\s+2 poll\s+[\d.,]+ / [\d.,]+ / [\d.,]+\s+0/8\s.*", line) for line in lines)
+    assert sum(line.startswith("  push: ") or line.startswith("  poll: ") for line in lines) == 6
+    assert any(line.startswith("raw stream:") for line in lines)

@@ -11,7 +11,9 @@ Latency is measured in-process through Django's test client (the full middleware
 and serialization stack, without a socket), so that it isolates the application's own cost.
 
 `run.py` runs it (`manage.py benchmark` is its command line), `seeding.py` fills the
-database, `latency.py` takes the in-process figures, `load.py` the wrk runs, and `report.py`
+database, `latency.py` takes the in-process figures, `load.py` the wrk runs, `stream.py` the
+event stream's (`--stream`: pushed against polled boards, and the raw stream, against real
+servers; the boards run in `stream_clients.py`, the CPU is read by `usage.py`), and `report.py`
 prints the table.
 """
 

@@ -39,11 +39,11 @@ def measure_load(load: LoadSettings) -> dict:
         str(pk)
         for pk in Agent.objects.filter(customer=customer, permission=16).values_list("id", flat=True)[:500]
     ]
-    sync_port, asgi_port = _free_port(), _free_port()
-    servers = [_start_server(load, sync_port, SYNC_WORKERS), _start_server(load, asgi_port, ASGI_WORKERS)]
+    sync_port, asgi_port = free_port(), free_port()
+    servers = [start_server(load, sync_port, SYNC_WORKERS), start_server(load, asgi_port, ASGI_WORKERS)]
     try:
-        _wait_for_port(sync_port)
-        _wait_for_port(asgi_port)
+        wait_for_port(sync_port)
+        wait_for_port(asgi_port)
         with tempfile.TemporaryDirectory() as folder:
             status_script = Path(folder, "status.lua")
             status_script.write_text(_wrk_status_script(agent_ids, token))
@@ -85,7 +85,9 @@ SYNC_WORKERS = ["voipbin_admin.wsgi"]
 ASGI_WORKERS = ["-k", "voipbin_admin.asgi_worker.StreamWorker", "voipbin_admin.asgi"]
 
 
-def _start_server(load: LoadSettings, port: int, app: list[str]) -> subprocess.Popen:
+def start_server(
+    load: LoadSettings, port: int, app: list[str], extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -98,6 +100,7 @@ def _start_server(load: LoadSettings, port: int, app: list[str]) -> subprocess.P
         "PORT": str(port),
         "GUNICORN_ACCESS_LOG": "",
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "voipbin_admin/gunicorn_conf.py", *app],
@@ -116,13 +119,13 @@ def _median_run(runs: list[dict]) -> dict:
     return middle
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -20,6 +20,7 @@ from voipbin_admin.benchmark.seeding import (
     vacuum,
     wipe,
 )
+from voipbin_admin.benchmark.stream import StreamSettings, measure_stream
 
 
 def check_database(*, allow_any_name: bool = False) -> None:
@@ -41,10 +42,13 @@ def run(
     load: LoadSettings | None,
     write: Callable[[str], object],
     agents_per_customer: int = AGENTS_PER_CUSTOMER,
+    stream: StreamSettings | None = None,
 ) -> list[dict]:
     """Wipe the benchmark's tables, then for each size (smallest first) add customers up to it
-    and measure; `load=None` skips the wrk runs. Progress goes to `write`; the figures of each
-    size come back as one dict (see `report.report_lines`)."""
+    and measure; `load=None` skips the wrk runs, `stream=None` the event stream's figures (taken
+    once, at the largest size: the measured customer holds `agents_per_customer` agents at every
+    size). Progress goes to `write`; the figures of each size come back as one dict (see
+    `report.report_lines`)."""
     wipe()
     seeder = Seeder(random.Random(20261126), make_password(BENCH_PASSWORD), agents_per_customer)
     results = []
@@ -60,4 +64,7 @@ def run(
         if load is not None:
             row.update(measure_load(load))
         results.append(row)
+    if stream is not None:
+        vacuum()
+        results[-1]["stream"] = measure_stream(stream, write)
     return results

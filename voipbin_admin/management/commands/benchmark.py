@@ -12,6 +12,7 @@ from voipbin_admin.benchmark import BenchmarkError
 from voipbin_admin.benchmark.load import LoadSettings
 from voipbin_admin.benchmark.report import report_lines
 from voipbin_admin.benchmark.run import check_database, run
+from voipbin_admin.benchmark.stream import StreamSettings
 
 
 class Command(BaseCommand):
@@ -29,6 +30,29 @@ class Command(BaseCommand):
             "--workers", type=int, default=2, help="gunicorn worker processes (2 did best on 2 cores)."
         )
         parser.add_argument("--no-load", action="store_true", help="Skip the concurrent load runs.")
+        parser.add_argument(
+            "--stream",
+            action="store_true",
+            help="Also measure the event stream: pushed against polled boards, and the raw stream.",
+        )
+        parser.add_argument(
+            "--watchers", default="1,10,50,100,200", help="Open boards (K) of each stream figure."
+        )
+        parser.add_argument(
+            "--stream-seconds", type=float, default=10.0, help="Seconds of status changes per stream figure."
+        )
+        parser.add_argument("--changes-per-second", type=float, default=8.0, help="Paced status changes.")
+        parser.add_argument(
+            "--raw-connections", default="1,100,1000", help="WebSocket connections of the raw stream figures."
+        )
+        parser.add_argument(
+            "--raw-events", type=int, default=200, help="Changes fired per raw stream figure."
+        )
+        parser.add_argument(
+            "--redis-url",
+            default="redis://127.0.0.1:6379/0",
+            help="The channel layer's Redis for the stream figures (a prefix of the run's own).",
+        )
         parser.add_argument("--output", help="Also write the figures as JSON to this file.")
         parser.add_argument(
             "--yes", action="store_true", help="Allow wiping earlier benchmark data in this database."
@@ -43,15 +67,32 @@ class Command(BaseCommand):
                 connections=options["load_connections"],
                 workers=options["workers"],
             )
+        stream = None
+        if options["stream"]:
+            stream = StreamSettings(
+                watchers=_numbers(options["watchers"]),
+                raw_connections=_numbers(options["raw_connections"]),
+                seconds=options["stream_seconds"],
+                changes_per_second=options["changes_per_second"],
+                raw_events=options["raw_events"],
+                workers=options["workers"],
+                redis_url=options["redis_url"],
+            )
         try:
             check_database(allow_any_name=options["yes"])
             sizes = sorted(int(size) for size in options["sizes"].split(","))
             call_command("migrate", verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)  # pages need the manifest
-            results = run(sizes=sizes, requests=options["requests"], load=load, write=self.stdout.write)
+            results = run(
+                sizes=sizes, requests=options["requests"], load=load, stream=stream, write=self.stdout.write
+            )
         except BenchmarkError as error:
             raise CommandError(str(error)) from error
         for line in report_lines(results):
             self.stdout.write(line)
         if options["output"]:
             Path(options["output"]).write_text(json.dumps(results, indent=2))
+
+
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(number) for number in text.split(","))
