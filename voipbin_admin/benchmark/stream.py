@@ -214,7 +214,8 @@ class _StreamBench:
             "events": events,
             "fired in s": round(fired, 3),
             "delivered in s": round(seconds, 3),
-            "events_per_s": round(events / seconds, 1) if seconds > 0 else None,
+            # Per connection, so that a run cut short by the time limit does not count what it missed.
+            "events_per_s": round(delivered / connections / seconds, 1) if seconds > 0 else None,
             "frames_per_s": round(delivered / seconds, 1) if seconds > 0 else None,
             "frames missed": events * connections - delivered,
             **figures,
