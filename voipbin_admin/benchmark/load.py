@@ -39,11 +39,18 @@ def measure_load(load: LoadSettings) -> dict:
         str(pk)
         for pk in Agent.objects.filter(customer=customer, permission=16).values_list("id", flat=True)[:500]
     ]
-    sync_port, asgi_port = free_port(), free_port()
-    servers = [start_server(load, sync_port, SYNC_WORKERS), start_server(load, asgi_port, ASGI_WORKERS)]
+    sync_port, asgi_port, publishing_port = free_port(), free_port(), free_port()
+    # The same sync workers with the event stream's Redis channel layer: every change is also
+    # published (what production runs), against the figure without it.
+    publishing = {"CHANNEL_LAYER_URL": PUBLISH_TO, "CHANNEL_LAYER_PREFIX": f"bench{os.getpid()}"}
+    servers = [
+        start_server(load, sync_port, SYNC_WORKERS),
+        start_server(load, asgi_port, ASGI_WORKERS),
+        start_server(load, publishing_port, SYNC_WORKERS, publishing),
+    ]
     try:
-        wait_for_port(sync_port)
-        wait_for_port(asgi_port)
+        for port in (sync_port, asgi_port, publishing_port):
+            wait_for_port(port)
         with tempfile.TemporaryDirectory() as folder:
             status_script = Path(folder, "status.lua")
             status_script.write_text(_wrk_status_script(agent_ids, token))
@@ -55,6 +62,7 @@ def measure_load(load: LoadSettings) -> dict:
                 ("load baseline (401, no SQL)", baseline_script, sync_port),
                 ("load put status", status_script, sync_port),
                 ("load put status, ASGI", status_script, asgi_port),
+                ("load put status, publishing", status_script, publishing_port),
                 ("load list", list_script, sync_port),
             )
             # Interleaved rounds, so that a slow spell of the machine hits every figure alike.
@@ -82,6 +90,8 @@ def measure_load(load: LoadSettings) -> dict:
 #: gunicorn's worker classes: today's sync workers (WSGI), and the uvicorn workers of the ASGI
 #: application that also serves the event stream (README, "Production").
 SYNC_WORKERS = ["voipbin_admin.wsgi"]
+#: The Redis server the publishing run's events go to (nobody needs to listen).
+PUBLISH_TO = os.environ.get("BENCHMARK_REDIS_URL", "redis://127.0.0.1:6379/0")
 ASGI_WORKERS = ["-k", "voipbin_admin.asgi_worker.StreamWorker", "voipbin_admin.asgi"]
 
 

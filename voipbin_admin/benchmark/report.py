@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-LOAD_FIGURES = ("load baseline (401, no SQL)", "load put status", "load put status, ASGI", "load list")
+LOAD_FIGURES = (
+    "load baseline (401, no SQL)",
+    "load put status",
+    "load put status, ASGI",
+    "load put status, publishing",
+    "load list",
+)
 
 
 def report_lines(results: list[dict]) -> list[str]:

@@ -57,7 +57,7 @@ def run(
         seeder.seed_up_to(size)
         seeded = time.perf_counter() - started
         write(f"seeded {size:,} agents ({seeded:.1f} s); measuring...")
-        row = {"agents": size, "seed_seconds": round(seeded, 1)}
+        row: dict = {"agents": size, "seed_seconds": round(seeded, 1)}
         vacuum()
         row.update(measure(requests=requests))
         vacuum()

@@ -141,13 +141,14 @@ async def open_stream(boards: Boards, cookie: str) -> CountingConnection:
         max_queue=None,
         open_timeout=60,
     )
+    assert isinstance(conn, CountingConnection)  # create_connection above
     await conn.send(json.dumps({"type": "subscribe", "topics": [settings["topic"]]}))
     return conn
 
 
 async def receive_frames(boards: Boards, board: int, conn: CountingConnection) -> None:
     async for text in conn:
-        boards.on_frame(board, text, time.monotonic())
+        boards.on_frame(board, text if isinstance(text, str) else text.decode(), time.monotonic())
 
 
 async def poll_board(boards: Boards, board: int, cookie: str) -> None:
@@ -283,11 +284,13 @@ class BoardsProcess:
         self.send(json.dumps(config))
 
     def _read(self) -> None:
+        assert self.process.stdout is not None  # started with stdout=PIPE
         for line in self.process.stdout:
             self.lines.put(line.rstrip("\n"))
         self.lines.put("")  # the process has ended
 
     def send(self, line: str) -> None:
+        assert self.process.stdin is not None  # started with stdin=PIPE
         self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
 
@@ -313,12 +316,12 @@ class BoardsProcess:
     def received(self) -> tuple[int, int]:
         """Bytes received and HTTP requests made by the boards so far."""
         self.send("mark")
-        received_bytes, requests = self.expect("mark", timeout=30).split()
+        received_bytes, requests = (self.expect("mark", timeout=30) or "").split()
         return int(received_bytes), int(requests)
 
     def stop(self) -> dict:
         self.send("stop")
-        results = json.loads(self.expect("results", timeout=60))
+        results = json.loads(self.expect("results", timeout=60) or "{}")
         if results["errors"]:
             raise BenchmarkError(f"a board failed: {results['errors'][:3]}")
         return results
