@@ -58,6 +58,9 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         event_bus.serve_in_memory_from(asyncio.get_running_loop())
         self.topics: dict[str, Topic] = {}
+        #: Per topic, the `since` it was subscribed with: a live event at or before it was
+        #: already the client's (published late, it would come twice).
+        self.resumed_after: dict[str, int] = {}
         self.group_users: dict[str, int] = {}
         self.last_delivered: dict[str, int] = {}  # agent id -> newest event id sent
         self.credential, self.session_key = self._credentials()
@@ -161,6 +164,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             raise _Refused(POLICY_VIOLATION, f"more than {MAX_TOPICS} topics")
         for topic in new.values():
             self.topics[topic.raw] = topic
+            self.resumed_after[topic.raw] = after_id or 0
             group = _group_of(topic)
             self.group_users[group] = self.group_users.get(group, 0) + 1
             if self.group_users[group] == 1:
@@ -172,6 +176,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         for topic in topics:
             if self.topics.pop(topic.raw, None) is None:
                 continue
+            del self.resumed_after[topic.raw]
             group = _group_of(topic)
             self.group_users[group] -= 1
             if self.group_users[group] == 0:
@@ -231,8 +236,11 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         topics = event_topics(
             customer_id=message["customer_id"], agent_id=message["agent_id"], event_type=message["event_type"]
         )
-        if any(topic.matches(topics) for topic in self.topics.values()):
-            await self._deliver(message["agent_id"], message["id"], message["frame"])
+        event_id = message["id"]
+        if any(
+            topic.matches(topics) and event_id > self.resumed_after[raw] for raw, topic in self.topics.items()
+        ):
+            await self._deliver(message["agent_id"], event_id, message["frame"])
 
     async def _deliver(self, agent_id: str, event_id: int, frame: str) -> None:
         """Send the frame unless this connection already has it or a newer event of the agent
