@@ -268,7 +268,8 @@ def _group_of(topic: Topic) -> str:
 
 def _parse_event_id(value: object) -> int:
     """An `event_id` as sent in frames (a decimal string); 1008 otherwise."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+    # At most the largest id the events table can hold (a 64-bit signed integer).
+    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) < 2**63:
         return int(value)
     raise _Refused(POLICY_VIOLATION, "malformed since")
 
