@@ -32,7 +32,7 @@ class Customer(models.Model):
     name = models.CharField(max_length=255)
     detail = models.TextField(blank=True, default="")
     # IANA name (zoneinfo); reports and history count days and hours in it.
-    time_zone = models.CharField(max_length=64, default="UTC")
+    time_zone = models.CharField(max_length=64, default="UTC", db_default="UTC")
     tm_create = models.DateTimeField(default=timezone.now, editable=False)
     tm_update = models.DateTimeField(null=True, blank=True, editable=False)
     tm_delete = models.DateTimeField(null=True, blank=True, editable=False)
