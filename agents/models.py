@@ -235,7 +235,7 @@ class AgentStatusChange(models.Model):
     """One change of an agent's status: who made it, when, from what, to what and why."""
 
     id = models.BigAutoField(primary_key=True)
-    # Indexed by status_change_agent_idx (agent first), which serves the history too.
+    # Indexed by status_change_agent_time_idx (agent first), which serves the history too.
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="status_changes", db_index=False)
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16, choices=AgentStatus.choices)
@@ -250,7 +250,17 @@ class AgentStatusChange(models.Model):
 
     class Meta:
         ordering = ["-tm_create", "-id"]
-        indexes = [models.Index(fields=["agent", "-tm_create"], name="status_change_agent_idx")]
+        indexes = [
+            # One index for both reads: an agent's history newest first (scanned backwards, with
+            # the id as tie-breaker) and the reports' intervals, which read each agent's changes
+            # oldest first (window functions; on PostgreSQL from the index alone).
+            models.Index(
+                # The status columns are key columns (SQLite has no INCLUDE), so that PostgreSQL
+                # can answer the reports with index-only scans.
+                fields=["agent", "tm_create", "id", "to_status", "from_status", "reason"],
+                name="status_change_agent_time_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent_id}: {self.from_status or '-'} -> {self.to_status}"
