@@ -7,9 +7,10 @@ from django.utils import timezone
 from agents import permissions
 from agents.models import Agent, Customer, Permission
 from agents.permissions import SYSTEM, Actor
+from agents.reports.periods import time_zone_or_none
 from agents.services.agents import agent_create
 from voipbin_admin.core import DETAIL_MAX_LENGTH, NAME_MAX_LENGTH, UNSET, atomic_service, clean_text
-from voipbin_admin.errors import PermissionDenied
+from voipbin_admin.errors import FieldError, InvalidArgument, PermissionDenied
 
 
 @atomic_service
@@ -30,17 +31,40 @@ def customer_create_with_admin(*, name: str, username: str, password: str, detai
 
 @atomic_service
 def customer_update(
-    *, actor: Actor, customer: Customer, name: object = UNSET, detail: object = UNSET
+    *,
+    actor: Actor,
+    customer: Customer,
+    name: object = UNSET,
+    detail: object = UNSET,
+    time_zone: object = UNSET,
 ) -> Customer:
-    """Rename or re-describe a customer (project super admins only); UNSET fields keep their value."""
-    if not permissions.is_project_super_admin(actor):
+    """Change a customer; UNSET fields keep their value. Name and detail: project super admins
+    only. The time zone (an IANA name, in which reports count days and hours): also the
+    customer's own admins."""
+    operators_only = (
+        name is not UNSET or detail is not UNSET or not permissions.is_admin_of(actor, customer.pk)
+    )
+    if operators_only and not permissions.is_project_super_admin(actor):
         raise PermissionDenied("SUPER_ADMIN_REQUIRED", "Only a project super admin may change a customer.")
     changes: dict[str, object] = {}
     if name is not UNSET:
         changes["name"] = clean_text("name", name, max_length=NAME_MAX_LENGTH, required=True)
     if detail is not UNSET:
         changes["detail"] = clean_text("detail", detail, max_length=DETAIL_MAX_LENGTH)
+    if time_zone is not UNSET:
+        changes["time_zone"] = clean_time_zone(time_zone)
     if changes:
         changes["tm_update"] = timezone.now()
         Customer.objects.filter(pk=customer.pk).update(**changes)
     return Customer.objects.get(pk=customer.pk)
+
+
+def clean_time_zone(value: object) -> str:
+    """An IANA time zone name zoneinfo knows (`Europe/Berlin`, `UTC`); INVALID_TIME_ZONE otherwise."""
+    if isinstance(value, str) and time_zone_or_none(value.strip()) is not None:
+        return value.strip()
+    raise InvalidArgument(
+        "INVALID_TIME_ZONE",
+        "time_zone must be an IANA time zone name such as Europe/Berlin.",
+        [FieldError("time_zone", "Not a known time zone.")],
+    )
