@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import template
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from agents.models import Permission
 
@@ -50,3 +53,36 @@ def epoch_ms(value: datetime | None) -> int | str:
 def permission_labels(value: int) -> list[str]:
     """The role names of a permission bitmask, most powerful first."""
     return Permission.labels_of(value)
+
+
+@register.filter
+def in_time_zone(value: datetime | None, zone_name: str | None) -> datetime | None:
+    """`value` in the IANA time zone `zone_name` (the viewer's customer's); UTC for a name
+    this machine's zoneinfo does not know."""
+    if value is None:
+        return None
+    try:
+        zone = ZoneInfo(zone_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return value.astimezone(zone)
+
+
+@register.filter
+def wbr_at(value: str) -> str:
+    """A SIP URI that may wrap before its `@` only, never inside the user part or the domain."""
+    escaped = (conditional_escape(part) for part in str(value).split("@"))
+    return mark_safe("<wbr>@".join(escaped))  # noqa: S308 (every part is escaped)
+
+
+@register.filter
+def messages_for(messages, section: str) -> list:
+    """The messages about one section of a page (`extra_tags` names it), shown in that section:
+    after a save, the browser is sent to the section, so that is where the eye is."""
+    return [message for message in messages if message.extra_tags == section]
+
+
+@register.filter
+def page_messages(messages) -> list:
+    """The messages about the page as a whole (no section named), shown at its top."""
+    return [message for message in messages if not message.extra_tags]

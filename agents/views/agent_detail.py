@@ -104,7 +104,7 @@ def _save_agent_section(
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, done)
+            messages.success(request, done, extra_tags=section)  # shown in the section
             return redirect(_agent_page_url(agent, section))
     return _render_agent_page(request, agent, status=400, **{f"{section}_form": form})
 
@@ -215,10 +215,12 @@ def agent_direct_hash(request: HttpRequest, agent_id: UUID) -> HttpResponse:
         try:
             updated = services.agent_regenerate_direct_hash(actor=request.user, agent=agent)
         except DomainError as error:
-            messages.error(request, error_text(error))
+            messages.error(request, error_text(error), extra_tags="direct")
         else:
             messages.success(
-                request, f"New direct SIP URI: {updated.direct_sip_uri}. The previous one no longer works."
+                request,
+                f"New direct SIP URI: {updated.direct_sip_uri}. The previous one no longer works.",
+                extra_tags="direct",
             )
         return redirect(_agent_page_url(agent, "direct"))
     return render(request, "agents/agent_direct_hash_confirm.html", {"agent": agent})

@@ -86,9 +86,9 @@ def change_status(
         else:
             new = form.cleaned_data["status"]
             if new == previous:
-                messages.info(request, f"Status is already {new}.")
+                messages.info(request, f"Status is already {new}.", extra_tags="status")
             else:
-                messages.success(request, f"Status changed from {previous} to {new}.")
+                messages.success(request, f"Status changed from {previous} to {new}.", extra_tags="status")
             return redirect(success_url)
     return render_page(request, agent, status=400, status_form=form)
 
@@ -102,5 +102,5 @@ def replace_addresses(
     except DomainError as error:
         editor.add_domain_error(error)
         return render_page(request, agent, status=400, addresses=editor)
-    messages.success(request, "Addresses saved.")
+    messages.success(request, "Addresses saved.", extra_tags="addresses")
     return redirect(success_url)

@@ -49,6 +49,28 @@
     }
   });
 
+  // ---- the top bar's menu on small screens (CSS shows the button and hides the nav) ----------
+  const menuToggle = document.querySelector("[data-menu-toggle]");
+  if (menuToggle) {
+    const nav = document.getElementById(menuToggle.getAttribute("aria-controls"));
+    const setOpen = (open) => {
+      menuToggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("is-open", open);
+    };
+    menuToggle.addEventListener("click", () => setOpen(menuToggle.getAttribute("aria-expanded") !== "true"));
+    nav.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && nav.classList.contains("is-open")) {
+        setOpen(false);
+        menuToggle.focus();
+      }
+    });
+  }
+
+  // ---- folded on a phone: the agents list's filters, so that the agents come first ----------
+  if (window.matchMedia("(max-width: 720px)").matches) {
+    document.querySelectorAll("details[data-fold-on-phone]").forEach((details) => (details.open = false));
+  }
+
   // ---- dialogs: links that have a confirmation page open it in place ------------------------
   function openDialog(id) {
     const dialog = document.getElementById(id);
@@ -180,13 +202,17 @@
       if (event.target.matches("[data-select-row]")) update();
     });
     action.addEventListener("change", showFields);
+    const emptyNote = bulkForm.querySelector("[data-bulk-empty]");
     bulkForm.addEventListener("submit", (event) => {
       if (!rows().some((box) => box.checked)) {
-        event.preventDefault();
-        counter.parentElement.classList.add("field-error");
+        event.preventDefault(); // and say why nothing happened
+        emptyNote.hidden = false;
         const first = rows()[0];
         if (first) first.focus();
       }
+    });
+    document.addEventListener("change", (event) => {
+      if (event.target.matches("[data-select-row], [data-select-all]")) emptyNote.hidden = true;
     });
     showFields();
     update();

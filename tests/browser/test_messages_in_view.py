@@ -1,0 +1,103 @@
+"""After every form of the console, its success message is where the eye is: inside the
+viewport, on a desktop and on a phone. (The agent page's and one's own page's forms go back to
+their section, `#status`, `#addresses`, ...; their message is shown in that section.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_console import scripts_ready
+from tests.browser.test_screens import SIZES
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+IN_VIEWPORT = """(el) => {
+    const box = el.getBoundingClientRect();
+    return [Math.round(box.top), Math.round(box.bottom), window.innerHeight];
+}"""
+
+
+def assert_message_in_view(page: Page, text: str) -> None:
+    message = page.locator(".message", has_text=text)
+    expect(message).to_be_visible()
+    top, bottom, height = message.evaluate(IN_VIEWPORT)
+    assert 0 <= top and bottom <= height, f"{text!r} is at {top}..{bottom} px of a {height} px viewport"
+
+
+def _sign_in(page: Page, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_each_forms_success_message_is_in_the_viewport(browser, live_server, admin_a, agent_a, size):
+    from django.core.cache import cache
+
+    from tests.factories import make_tag
+
+    cache.clear()
+    tag = make_tag(admin_a.customer_id, name="billing")
+    context = browser.new_context(base_url=live_server.url, **SIZES[size])
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    try:
+        _sign_in(page, "alice-admin")
+        page.goto(f"/agents/{agent_a.id}/")
+        scripts_ready(page)
+
+        page.locator("label.seg.status-available").click()
+        page.get_by_role("button", name="Set status").click()
+        assert_message_in_view(page, "Status changed from offline to available.")
+
+        first_row = page.locator("[data-address-row]").first
+        first_row.locator("[data-address-type]").select_option("extension")
+        first_row.locator("[data-address-target]").fill("2001")
+        page.get_by_role("button", name="Save addresses").click()
+        assert_message_in_view(page, "Addresses saved.")
+
+        page.locator("#profile").get_by_label(re.compile("^Name")).fill("Pat Agent")
+        page.get_by_role("button", name="Save profile").click()
+        assert_message_in_view(page, "Profile saved.")
+
+        page.locator("#tags").get_by_label("billing").check()
+        page.get_by_role("button", name="Save tags").click()
+        assert_message_in_view(page, "Tags saved.")
+
+        page.locator("#permission").get_by_label(re.compile("manager", re.IGNORECASE)).check()
+        page.get_by_role("button", name="Save permission").click()
+        assert_message_in_view(page, "Permission saved.")
+
+        page.get_by_label("New password").fill(PASSWORD)
+        page.get_by_label("Repeat it").fill(PASSWORD)
+        page.get_by_role("button", name="Reset password").click()
+        assert_message_in_view(page, "Password of pat-agent reset")
+
+        page.goto("/tags/")
+        page.get_by_label(re.compile("^Name")).fill("german")
+        page.get_by_role("button", name="Create tag").click()
+        assert_message_in_view(page, "Tag german created.")
+
+        page.goto(f"/tags/{tag.id}/")
+        page.get_by_label(re.compile("^Name")).fill("invoices")
+        page.get_by_role("button", name="Save").click()
+        assert_message_in_view(page, "Tag invoices saved.")
+
+        context.clear_cookies()
+        _sign_in(page, "pat-agent")  # a manager now; its own page is the same for everyone
+        page.goto("/me/")
+        scripts_ready(page)
+        page.locator("label.seg.status-busy").click()
+        page.get_by_role("button", name="Set status").click()
+        assert_message_in_view(page, "Status changed from available to busy.")
+        page.locator("[data-address-row]").first.locator("[data-address-target]").fill("2002")  # extension
+        page.get_by_role("button", name="Save addresses").click()
+        assert_message_in_view(page, "Addresses saved.")
+    finally:
+        context.close()

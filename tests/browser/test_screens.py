@@ -1,0 +1,214 @@
+"""Every console page on a desktop (1440x900) and on a phone (390x844): the page never scrolls
+sideways, every text field is wide enough to type in, axe-core finds no WCAG 2.1 A/AA violation,
+and a screenshot of each is saved as test-artifacts/screenshots/<page>-<desktop|phone>.png.
+
+The pages are the list SCREENS below: a new page is one more `Screen` (a path, or a function
+that gets there when it is the answer to a form). One test per size visits each page once and
+reports every problem of every page together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
+
+from agents import services
+from agents.permissions import SYSTEM
+from tests.browser.test_console import floor, scripts_ready
+from tests.factories import PASSWORD, make_agent
+
+__all__ = ["floor"]
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SIZES = {
+    "desktop": {"viewport": {"width": 1440, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+MIN_FIELD_WIDTH = 120
+
+#: The text fields a person types into (hidden ones, e.g. in folded filters, are left out).
+TEXT_FIELDS = (
+    'input:is([type="text"], [type="search"], [type="password"], [type="email"], [type="number"],'
+    ' [type="url"], [type="tel"], :not([type])), textarea'
+)
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    #: Who is signed in (a username), or None for nobody.
+    user: str | None
+    #: A path (formatted with the data of `screens_data`), or a function that opens the page.
+    path: str | Callable[[Page, dict], None]
+
+
+def _import_preview(page: Page, data: dict) -> None:
+    page.goto("/agents/import/")
+    csv_file = {
+        "name": "agents.csv",
+        "mimeType": "text/csv",
+        "buffer": b"username,name,detail,status\nada,Ada King,night shift,busy\n"
+        b"newbie,New Bie,,available\nbad user,,,sleeping\n",
+    }
+    page.get_by_label("CSV file").set_input_files(files=[csv_file])
+    page.get_by_role("button", name="Preview import").click()
+    expect(page.locator("[data-import-preview]")).to_be_visible()
+
+
+def _import_detail(page: Page, data: dict) -> None:
+    page.goto("/agents/import/")
+    csv_file = {"name": "agents.csv", "mimeType": "text/csv", "buffer": b"username,name\nada,Ada Byron\n"}
+    page.get_by_label("CSV file").set_input_files(files=[csv_file])
+    page.get_by_role("button", name="Preview import").click()
+    page.get_by_role("button", name="Apply import").click()
+    expect(page.locator("[data-import-progress]")).to_be_visible()
+
+
+def _select_on_agents_list(page: Page, usernames: list[str], action: str) -> None:
+    page.goto("/agents/?sort=username")
+    scripts_ready(page)
+    for username in usernames:
+        page.locator(f'tr[data-agent="{username}"] [data-select-row]').check()
+    page.locator("#bulk-action").select_option(action)
+
+
+def _bulk_confirm(page: Page, data: dict) -> None:
+    _select_on_agents_list(page, ["ada", "alan", "alice-admin"], "delete")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_role("heading", name=re.compile("^Delete 3 agents"))).to_be_visible()
+
+
+def _bulk_result(page: Page, data: dict) -> None:
+    _select_on_agents_list(page, ["ada", "alan"], "add_tag")
+    page.locator("#bulk-tag").select_option(label="billing")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_role("heading", name=re.compile("^Add tag: 2 done"))).to_be_visible()
+
+
+SCREENS = [
+    Screen("sign-in", None, "/login/"),
+    Screen("404", None, "/no-such-page/"),
+    Screen("board", "alice-admin", "/board/"),
+    Screen("board-wall", "alice-admin", "/board/?wall=1"),
+    Screen("agents", "alice-admin", "/agents/"),
+    Screen("agent", "alice-admin", "/agents/{agent_id}/"),
+    Screen("agent-new", "alice-admin", "/agents/new/"),
+    Screen("agent-delete", "alice-admin", "/agents/{agent_id}/delete/"),
+    Screen("agent-direct-hash", "alice-admin", "/agents/{agent_id}/direct-hash/"),
+    Screen("tags", "alice-admin", "/tags/"),
+    Screen("tag-edit", "alice-admin", "/tags/{tag_id}/"),
+    Screen("tag-delete", "alice-admin", "/tags/{tag_id}/delete/"),
+    Screen("access-keys", "alice-admin", "/accesskeys/"),
+    Screen("access-key-revoke", "alice-admin", "/accesskeys/{key_id}/revoke/"),
+    Screen("import", "alice-admin", "/agents/import/"),
+    Screen("import-preview", "alice-admin", _import_preview),
+    Screen("import-progress", "alice-admin", _import_detail),
+    Screen("bulk-confirm", "alice-admin", _bulk_confirm),
+    Screen("bulk-result", "alice-admin", _bulk_result),
+    Screen("404-signed-in", "alice-admin", "/agents/00000000-0000-0000-0000-000000000000/"),
+    Screen("me", "pat-agent", "/me/"),
+    Screen("forbidden", "pat-agent", "/agents/"),
+]
+
+
+@pytest.fixture
+def screens_data(admin_a, agent_a, floor):
+    services.agent_replace_addresses(
+        actor=SYSTEM,
+        agent=agent_a,
+        addresses=[
+            {"type": "tel", "target": "+15559876543"},
+            {"type": "extension", "target": "2099"},
+            {"type": "sip", "target": "pat@sip.example.com"},
+        ],
+    )
+    services.agent_set_status(actor=SYSTEM, agent=agent_a, status="away", reason="lunch")
+    long_name = make_agent(admin_a.customer_id, username="donald-t", name="Donald Torvaldsen")
+    services.agent_set_status(actor=SYSTEM, agent=long_name, status="available")
+    key, _token = services.access_key_create(actor=admin_a, customer_id=admin_a.customer_id, name="CRM sync")
+    return {"agent_id": agent_a.id, "tag_id": floor["english"].id, "key_id": key.id}
+
+
+def problems_of(page: Page, axe_source: str) -> list[str]:
+    """What is wrong with the page as shown: sideways scrolling, narrow fields, axe violations."""
+    found = []
+    overflow = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+    if overflow[0] > overflow[1]:
+        found.append(f"the page scrolls sideways: {overflow[0]} px wide in {overflow[1]} px")
+    narrow = page.evaluate(
+        """([selector, min]) => Array.from(document.querySelectorAll(selector))
+            .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== "hidden")
+            .map((el) => [el.name || el.id, Math.round(el.getBoundingClientRect().width)])
+            .filter(([, width]) => width < min)""",
+        [TEXT_FIELDS, MIN_FIELD_WIDTH],
+    )
+    found += [f"text field {name!r} is {width} px wide" for name, width in narrow]
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source)  # evaluated by the browser itself: the page's CSP does not apply
+    violations = page.evaluate(
+        """(tags) => axe
+            .run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
+            .then((r) => r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" "))}`))""",
+        AXE_TAGS,
+    )
+    found += [f"axe {violation}" for violation in violations]
+    return found
+
+
+def save_whole_page(page: Page, screenshot, name: str) -> None:
+    """The whole page, taken with a viewport as tall as the page: Chromium's full-page capture
+    drops the touch emulation of a phone (its hover and pointer media queries) meanwhile."""
+    viewport = page.viewport_size
+    height = page.evaluate("document.scrollingElement.scrollHeight")
+    page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
+    screenshot(page, name, full_page=False)
+    page.set_viewport_size(viewport)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_page_fits_and_passes_axe(browser, live_server, screenshot, screens_data, size):
+    from django.core.cache import cache
+
+    cache.clear()
+    axe_source = AXE.read_text()
+    context = browser.new_context(base_url=live_server.url, **SIZES[size])
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    signed_in_as = None
+    report = {}
+    try:
+        for screen in SCREENS:
+            if screen.user != signed_in_as:
+                context.clear_cookies()
+                if screen.user:
+                    page.goto("/login/")
+                    page.get_by_label("Username").fill(screen.user)
+                    page.get_by_label("Password").fill(PASSWORD)
+                    page.get_by_role("button", name="Sign in").click()
+                    page.wait_for_url(lambda url: "/login/" not in url)
+                signed_in_as = screen.user
+            try:
+                if callable(screen.path):
+                    screen.path(page, screens_data)
+                else:
+                    page.goto(screen.path.format(**screens_data))
+                page.wait_for_load_state("load")
+                scripts_ready(page)
+                problems = problems_of(page, axe_source)
+            except PlaywrightError as error:  # this page is reported; the others are still visited
+                problems = [f"could not be checked: {error.message.splitlines()[0]}"]
+            if problems:
+                report[screen.name] = problems
+            save_whole_page(page, screenshot, f"{screen.name}-{size}")
+    finally:
+        context.close()
+    assert report == {}, "\n".join(f"{name}: {p}" for name, ps in report.items() for p in ps)
