@@ -6,20 +6,26 @@ exactly like a missing one (NOT_FOUND), so existence never leaks across customer
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import Cast, RowNumber
 from django.utils import timezone
 
 from agents import permissions
 from agents.credentials import ACCESS_KEY_PREFIX, hash_secret
 from agents.models import (
     AccessKey,
+    Address,
     Agent,
     AgentEvent,
     AgentImport,
@@ -87,8 +93,42 @@ def agent_list(
     if username:
         agents = agents.filter(username_key=fold_username(username))
     if q:
-        agents = agents.filter(Q(name__icontains=q) | Q(username__icontains=q) | Q(detail__icontains=q))
+        agents = agents.filter(agent_search(q))
     return agents.newest_first()
+
+
+def agent_search(q: str) -> Q:
+    """`q`: a case-insensitive "contains" on the name, the username or the detail.
+
+    On PostgreSQL Django writes each `UPPER(col::text) LIKE UPPER(%s)`, the expression of the
+    trigram indexes of migration 0007 (GIN, pg_trgm), so a large customer's search is a bitmap
+    of index matches rather than a scan of its rows; on SQLite it is a scan.
+    """
+    return Q(name__icontains=q) | Q(username__icontains=q) | Q(detail__icontains=q)
+
+
+def agent_admin_search(term: str) -> Q:
+    """The admin site's agent search: every word of `term` in the username (or a live agent's
+    username in any spelling, by its folded key), the name or one of the addresses' targets.
+
+    Each word is `id IN (agents matching UNION agents of matching addresses)`: on PostgreSQL the
+    agents' part is a BitmapOr of the folded key's unique index and the trigram indexes of
+    migration 0007, the addresses' part a bitmap of its trigram index, and the whole a
+    semi-join, so no DISTINCT is needed. (An `EXISTS` on the addresses inside the OR would make
+    PostgreSQL scan every agent.)
+    """
+    condition = Q()
+    for word in term.split():
+        if "\x00" in word:
+            return Q(pk__in=[])
+        agents = Agent.objects.filter(
+            Q(username_key=fold_username(word), tm_delete__isnull=True)
+            | Q(username__icontains=word)
+            | Q(name__icontains=word)
+        ).values("id")
+        addresses = Address.objects.filter(target__icontains=word).values("agent_id")
+        condition &= Q(pk__in=agents.union(addresses))
+    return condition
 
 
 def agent_get(
@@ -228,6 +268,115 @@ def agent_console_list(
     return agents.with_related().order_by(*ordering_fields)
 
 
+# --- keyset pages of the console's agents list ------------------------------------------------
+
+#: A list's count stops here ("1,000+"): counting a large customer's million rows on every page
+#: view is what the keyset pages avoid (README, "Large customers").
+LIST_COUNT_LIMIT = 1000
+
+
+class ConsolePage(NamedTuple):
+    """One page of the console's agents list: its agents and the tokens of the pages around it
+    (None when there is none)."""
+
+    object_list: list[Agent]
+    next_token: str | None
+    previous_token: str | None
+
+
+def _position_token(agent: Agent, fields: Sequence[str]) -> str:
+    """The URL-safe base64 of the JSON list of the ordering's name and the agent's values."""
+    values = [",".join(fields), *(str(getattr(agent, name.lstrip("-"))) for name in fields)]
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _parse_position(token: str | None, fields: Sequence[str]) -> list[object] | None:
+    """The ordering values a page token holds; None for none, a malformed one or one of
+    another ordering (the console ignores a bad value rather than failing: the first page)."""
+    if not token or len(token) > 4096:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(values, list) or values[:1] != [",".join(fields)] or len(values) != len(fields) + 1:
+            return None
+        if not all(isinstance(value, str) and "\x00" not in value for value in values):
+            return None
+        parsed = [
+            Agent._meta.get_field(name.lstrip("-")).to_python(value)
+            for name, value in zip(fields, values[1:], strict=True)
+        ]
+    except (ValueError, TypeError, UnicodeDecodeError, ValidationError, binascii.Error):
+        return None
+    return None if any(value is None for value in parsed) else parsed
+
+
+def _after(fields: Sequence[str], values: Sequence[object], *, backwards: bool) -> Q:
+    """The rows strictly after a position in this ordering (before it when `backwards`), with
+    the first field's bound spelt out too, so the database starts its index scan there."""
+
+    def op(name: str) -> str:
+        return "lt" if name.startswith("-") != backwards else "gt"
+
+    first = fields[0].lstrip("-")
+    condition = Q(**{f"{first}__{op(fields[0])}e": values[0]})
+    ties = Q()
+    alternatives = Q()
+    for name, value in zip(fields, values, strict=True):
+        alternatives |= ties & Q(**{f"{name.lstrip('-')}__{op(name)}": value})
+        ties &= Q(**{name.lstrip("-"): value})
+    return condition & alternatives
+
+
+def agent_console_page(
+    agents: QuerySet[Agent], *, ordering: str, size: int, after: str | None = None, before: str | None = None
+) -> ConsolePage:
+    """A keyset page of `agent_console_list(...)`: `size` agents after the position of `after`
+    (or before `before`), one query for the rows (plus the list's prefetches), whatever the page's
+    depth; no count."""
+    fields = AGENT_CONSOLE_ORDERINGS.get(ordering, AGENT_CONSOLE_ORDERINGS["-created"])
+    position = _parse_position(before, fields)
+    if position is not None:
+        reversed_fields = [name[1:] if name.startswith("-") else f"-{name}" for name in fields]
+        rows = list(
+            agents.filter(_after(fields, position, backwards=True)).order_by(*reversed_fields)[: size + 1]
+        )
+        more_before = len(rows) > size
+        rows = rows[:size][::-1]
+        return ConsolePage(
+            rows,
+            _position_token(rows[-1], fields) if rows else None,
+            _position_token(rows[0], fields) if rows and more_before else None,
+        )
+    position = _parse_position(after, fields)
+    if position is not None:
+        agents = agents.filter(_after(fields, position, backwards=False))
+    rows = list(agents[: size + 1])
+    more_after = len(rows) > size
+    rows = rows[:size]
+    return ConsolePage(
+        rows,
+        _position_token(rows[-1], fields) if more_after else None,
+        _position_token(rows[0], fields) if rows and position is not None else None,
+    )
+
+
+def console_page_token(agent: Agent, *, ordering: str) -> str:
+    """The token of the page that starts after this agent in this ordering (the benchmark's deep
+    page)."""
+    return _position_token(agent, AGENT_CONSOLE_ORDERINGS.get(ordering, AGENT_CONSOLE_ORDERINGS["-created"]))
+
+
+def capped_count(queryset: QuerySet, limit: int = LIST_COUNT_LIMIT) -> int:
+    """How many rows, counting no further than `limit` + 1 (a page shows "1,000+")."""
+    return queryset.order_by()[: limit + 1].count()
+
+
+# --- the board ------------------------------------------------------------------------------------
+
+#: Tiles a status group shows at most; the others are counted, and followed by id (live.js).
+BOARD_GROUP_TILES = 100
+
+
 class BoardAgent(NamedTuple):
     id: UUID
     username: str
@@ -237,40 +386,88 @@ class BoardAgent(NamedTuple):
     tag_ids: list[UUID]
 
 
+class Board(NamedTuple):
+    """What the board shows: at most `BOARD_GROUP_TILES` tiles per status (by name), and every
+    other agent as counts.
+
+    `matching` is how many agents match the filters per status (the groups' sizes); `counts` how
+    many live agents the customer has per status; `unshown` the statuses of matching agents
+    without a tile and `outside` those of agents outside the filters (by id, as text): the page
+    follows their events with them (static/js/live.js). Both are empty when every agent has its
+    tile."""
+
+    agents: list[BoardAgent]
+    matching: dict[str, int]
+    counts: dict[str, int]
+    unshown: dict[str, str]
+    outside: dict[str, str]
+
+
+def _statuses(agents: QuerySet[Agent]) -> dict[str, str]:
+    """Status by id (as text, the form events carry): PostgreSQL writes the text of the uuid
+    itself, which spares building a UUID per row; SQLite stores ids without hyphens."""
+    agents = agents.order_by()
+    if connection.vendor == "postgresql":
+        return dict(agents.annotate(key=Cast("id", CharField())).values_list("key", "status"))
+    return {str(agent_id): status for agent_id, status in agents.values_list("id", "status")}
+
+
 def agent_board(
     *,
     customer_id: UUID,
     status: str | None = None,
     tag_ids: Sequence[UUID] | None = None,
     q: str | None = None,
-) -> list[BoardAgent]:
-    """The live status board's agents (the list filters), by name: plain rows, two queries.
+    per_group: int | None = None,
+) -> Board:
+    """The live status board (the list filters): the first `per_group` agents of each status by
+    name as plain rows (no model instances), their tags, and everyone else's status.
 
-    The board is re-rendered every second a change happens, for up to thousands of agents, so
-    this skips model instances altogether.
-    """
+    Queries: the tiles (one window query), their tag links, the matching agents' statuses, and
+    on a filtered board every agent's status (4 in all; 3 unfiltered). None counts with COUNT(*)
+    apart: the counts come from the statuses read anyway."""
     from tags.models import AgentTag
 
-    agents = (
-        agent_list(customer_id=customer_id, status=status, tag_ids=tag_ids, q=q)
+    per_group = BOARD_GROUP_TILES if per_group is None else per_group
+    matching_agents = agent_list(customer_id=customer_id, status=status, tag_ids=tag_ids, q=q)
+    rank = Window(RowNumber(), partition_by=[F("status")], order_by=[F("name"), F("username"), F("id")])
+    rows = list(
+        matching_agents.annotate(rank=rank)
+        .filter(rank__lte=per_group)
         .order_by("name", "username", "id")
         .values_list("id", "username", "name", "status", "tm_status")
     )
-    links = (
-        AgentTag.objects.filter(agent__customer_id=customer_id, agent__tm_delete__isnull=True)
-        .order_by("id")
-        .values_list("agent_id", "tag_id")
-    )
     tags_of: dict[UUID, list[UUID]] = {}
-    for agent_id, tag_id in links:
-        tags_of.setdefault(agent_id, []).append(tag_id)
-    return [BoardAgent._make((*row, tags_of.get(row[0], []))) for row in agents]
-
-
-def agent_statuses(*, customer_id: UUID) -> dict[str, str]:
-    """Every live agent's status by id (a filtered board keeps its counts right with it)."""
-    rows = Agent.objects.live().filter(customer_id=customer_id).values_list("id", "status")
-    return {str(agent_id): status for agent_id, status in rows}
+    if rows:
+        links = AgentTag.objects.filter(agent_id__in=[row[0] for row in rows]).order_by("id")
+        for agent_id, tag_id in links.values_list("agent_id", "tag_id"):
+            tags_of.setdefault(agent_id, []).append(tag_id)
+    matching = _statuses(matching_agents)
+    filtered = bool(status or tag_ids or q)
+    everyone = _statuses(Agent.objects.live().for_customer(customer_id)) if filtered else dict(matching)
+    for row in rows:
+        matching.pop(str(row[0]), None)
+    matching_counts = dict.fromkeys(AgentStatus.values, 0)
+    for row in rows:
+        matching_counts[row[3]] += 1
+    for agent_status in matching.values():
+        matching_counts[agent_status] += 1
+    counts = dict.fromkeys(AgentStatus.values, 0)
+    for agent_status in everyone.values():
+        counts[agent_status] += 1
+    if filtered:
+        outside = {key: value for key, value in everyone.items() if key not in matching}
+        for row in rows:
+            outside.pop(str(row[0]), None)
+    else:
+        outside = {}
+    return Board(
+        [BoardAgent._make((*row, tags_of.get(row[0], []))) for row in rows],
+        matching_counts,
+        counts,
+        matching,
+        outside,
+    )
 
 
 def agent_status_counts(*, customer_id: UUID) -> dict[str, int]:
@@ -282,29 +479,30 @@ def agent_status_counts(*, customer_id: UUID) -> dict[str, int]:
     return counts
 
 
-def agent_board_version(*, customer_id: UUID) -> str:
-    """A fingerprint of everything the status board shows for a customer.
+#: How many of the customer's newest events the board's version covers (see below).
+BOARD_VERSION_EVENTS = 32
 
-    It changes whenever a live agent is created, deleted, renamed, retagged or changes status
-    (each bumps `tm_update` or `tm_status`), and whenever a tag is created, renamed or deleted.
-    The board polls with it and gets "no change" without rendering when it is the same. It
-    hashes the rows themselves rather than a max timestamp, so a transaction that commits
-    after a later one is never missed.
+
+def agent_board_version(*, customer_id: UUID) -> str:
+    """What the status board shows for a customer, as a short fingerprint that costs the same
+    for 10 agents or a million: the ids of the customer's newest events (one probe of the
+    events' (customer, id) index) and its tags' count and latest change.
+
+    Every change a board shows writes an event in the change's transaction (created, updated:
+    renamed or retagged, status, deleted); tags are few and carry their own times. Event ids are
+    not taken in commit order across agents (README, "Event stream"): a change that commits
+    just after a later one has a lower id than the newest. Covering the newest
+    `BOARD_VERSION_EVENTS` ids rather than the newest alone catches it unless that many newer
+    events of the customer committed in between.
     """
     from tags.models import Tag
 
-    digest = hashlib.sha256()
-    agent_rows = (
-        Agent.objects.live()
-        .for_customer(customer_id)
-        .order_by("id")
-        .values_list("id", "status", "tm_status", "tm_update")
+    events = AgentEvent.objects.filter(customer_id=customer_id).order_by("-id")
+    ids = list(events.values_list("id", flat=True)[:BOARD_VERSION_EVENTS])
+    tags = Tag.objects.filter(customer_id=customer_id).aggregate(
+        n=Count("id", filter=Q(tm_delete__isnull=True)), updated=Max("tm_update"), deleted=Max("tm_delete")
     )
-    for row in agent_rows:
-        digest.update(repr(row).encode())
-    digest.update(b"|tags|")
-    for row in Tag.objects.live().for_customer(customer_id).order_by("id").values_list("id", "tm_update"):
-        digest.update(repr(row).encode())
+    digest = hashlib.sha256(repr((ids, tags["n"], tags["updated"], tags["deleted"])).encode())
     return digest.hexdigest()[:32]
 
 

@@ -48,8 +48,15 @@ def tag_list(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         form = TagForm()
-    tags = selectors.tag_list_with_agent_counts(customer_id=customer_id)
+    tags = list(selectors.tag_list_with_capped_counts(customer_id=customer_id))
+    for tag in tags:
+        tag.agent_count, tag.available_count = (_capped(tag.agent_count), _capped(tag.available_count))
     return render(request, "tags/tag_list.html", {"form": form, "tags": tags}, status=status)
+
+
+def _capped(count: int) -> int | str:
+    """A count as the tags page shows it: "1,000+" past the limit."""
+    return f"{selectors.TAG_COUNT_LIMIT:,}+" if count > selectors.TAG_COUNT_LIMIT else count
 
 
 @supervisor_required
@@ -81,9 +88,10 @@ def tag_delete(request: HttpRequest, tag_id: UUID) -> HttpResponse:
             messages.error(request, error.message)
         else:
             removed = tag.agent_count
-            messages.success(
-                request,
-                f"Tag {tag.name} deleted; it was taken off {removed} agent{'s' if removed != 1 else ''}.",
-            )
+            if removed:
+                taken_off = f"it was taken off {removed} agent{'s' if removed != 1 else ''}"
+            else:
+                taken_off = "no agent had it"
+            messages.success(request, f"Tag {tag.name} deleted; {taken_off}.")
         return redirect("console:tag_list")
     return render(request, "tags/tag_delete_confirm.html", {"tag": tag})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from agents import csv_format, selectors, services
-from agents.forms import AgentCreateForm, AgentFilterForm, BulkActionForm
+from agents.forms import PAGE_SIZE_CHOICES, AgentCreateForm, AgentFilterForm, BulkActionForm
 from agents.models import Agent, Permission
 from agents.stream.topics import customer_agents_topic
 from agents.views.common import error_text, live_updates, safe_next
@@ -21,9 +20,16 @@ from tags.selectors import tag_list
 from voipbin_admin.console import add_domain_error, console_customer_id, supervisor_required
 from voipbin_admin.errors import DomainError
 
+DEFAULT_PAGE_SIZE = 50
+
 
 def _list_filters(request: HttpRequest, tags) -> tuple[AgentFilterForm, dict]:
-    form = AgentFilterForm(request.GET, tags=tags)
+    data = request.GET
+    if data.get("per_page") not in dict(PAGE_SIZE_CHOICES):
+        # The select shows the page size the list has (50), not its first choice.
+        data = data.copy()
+        data["per_page"] = str(DEFAULT_PAGE_SIZE)
+    form = AgentFilterForm(data, tags=tags)
     return form, form.filters()
 
 
@@ -35,7 +41,16 @@ def agent_list(request: HttpRequest) -> HttpResponse:
     tags = list(tag_list(customer_id=customer_id))
     form, filters = _list_filters(request, tags)
     agents = selectors.agent_console_list(customer_id=customer_id, **filters)
-    page = Paginator(agents, form.page_size()).get_page(request.GET.get("page"))
+    # Keyset pages (next / previous) and a count that stops at 1,000: no page view counts or
+    # skips a large customer's rows (README, "Large customers").
+    page = selectors.agent_console_page(
+        agents,
+        ordering=filters["ordering"],
+        size=form.page_size(),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+    count = selectors.capped_count(agents)
     tag_names = {tag.id: tag.name for tag in tags}
     for agent in page.object_list:
         agent.tag_names = [
@@ -48,6 +63,9 @@ def agent_list(request: HttpRequest) -> HttpResponse:
             "live": live,
             "form": form,
             "page": page,
+            "count": f"{selectors.LIST_COUNT_LIMIT:,}+"
+            if count > selectors.LIST_COUNT_LIMIT
+            else f"{count:,}",
             "filtered": any(v for k, v in filters.items() if k != "ordering"),
             "bulk_form": BulkActionForm(tags=tags),
             "export_query": request.GET.urlencode(),

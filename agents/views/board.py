@@ -62,9 +62,8 @@ def _board_context(request: HttpRequest) -> dict:
     # One reverse() for the whole board rather than one per tile.
     url_pattern = reverse("console:agent_detail", args=[_URL_PLACEHOLDER])
     groups: dict[str, list[BoardTile]] = {status: [] for status in STATUS_ORDER}
-    shown = 0
-    for agent in selectors.agent_board(customer_id=customer_id, **filters):
-        shown += 1
+    data = selectors.agent_board(customer_id=customer_id, **filters)
+    for agent in data.agents:
         groups[agent.status].append(
             BoardTile(
                 id=str(agent.id),
@@ -79,21 +78,26 @@ def _board_context(request: HttpRequest) -> dict:
                 tag_ids=" ".join(str(tag_id) for tag_id in agent.tag_ids if tag_id in tag_names),
             )
         )
-    counts = selectors.agent_status_counts(customer_id=customer_id)
     filtered = any(filters.values())
+    hidden = bool(data.unshown or data.outside)
     return {
         "live": live,
         "form": form,
         "filtered": filtered,
         "status_filter": filters["status"],
-        # A filtered board does not show every agent: it needs their statuses to keep the
-        # counts and the tag coverage right as events arrive (static/js/live.js).
-        "statuses": selectors.agent_statuses(customer_id=customer_id) if filtered else None,
+        # The agents without a tile (outside the filters, or past a group's first tiles): the
+        # page needs their statuses to keep the counts and the tag coverage right as events
+        # arrive (static/js/live.js).
+        "statuses": {"unshown": data.unshown, "outside": data.outside} if hidden else None,
         "now": now,
-        "groups": [(status, groups[status]) for status in STATUS_ORDER],
-        "shown": shown,
-        "total": sum(counts.values()),
-        "counts": [(status, counts[status]) for status in STATUS_ORDER],
+        # (status, its tiles, how many agents it holds, how many of them have no tile)
+        "groups": [
+            (status, groups[status], data.matching[status], data.matching[status] - len(groups[status]))
+            for status in STATUS_ORDER
+        ],
+        "shown": sum(data.matching.values()),
+        "total": sum(data.counts.values()),
+        "counts": [(status, data.counts[status]) for status in STATUS_ORDER],
         "tags": tags,
         "uncovered_tags": [tag for tag in tags if not tag.available_count],
         "wall": request.GET.get("wall") == "1",

@@ -111,11 +111,21 @@
     pollTimer = null;
   }
 
-  function statusesOfHiddenAgents() {
-    const data = document.getElementById("board-statuses");
-    if (!data) return null;
-    if (!data._statuses) data._statuses = JSON.parse(data.textContent);
-    return data._statuses;
+  // The agents the board shows no tile for, by id, with their status: `unshown` match the
+  // filters but are past their group's first tiles (the group's data-more counts them),
+  // `outside` do not match the filters. Their events still move the counts and the coverage.
+  function hiddenAgents() {
+    const root = live();
+    if (!root._hidden) {
+      const data = document.getElementById("board-statuses");
+      root._hidden = data ? JSON.parse(data.textContent) : { unshown: {}, outside: {} };
+    }
+    return root._hidden;
+  }
+
+  function addToMore(status, delta) {
+    const group = live().querySelector(`[data-group="${status}"]`);
+    if (group) group.dataset.more = String(Number(group.dataset.more || 0) + delta);
   }
 
   function addToCount(status, delta) {
@@ -142,13 +152,21 @@
   }
 
   function updateGroups() {
+    let total = 0;
     live().querySelectorAll("[data-group]").forEach((group) => {
-      const n = group.querySelectorAll(".tile").length;
+      const more = Number(group.dataset.more || 0);
+      const n = group.querySelectorAll(".tile").length + more;
+      total += n;
       group.querySelector(".group-n").textContent = String(n);
       group.hidden = n === 0;
+      const note = group.querySelector(".group-more");
+      if (note) {
+        note.hidden = more === 0;
+        note.querySelector("[data-more-n]").textContent = String(more);
+      }
     });
     const shown = live().querySelector("[data-shown-count]");
-    if (shown) shown.textContent = String(live().querySelectorAll(".tile").length);
+    if (shown) shown.textContent = String(total);
   }
 
   function placeTile(tile, status) {
@@ -171,13 +189,13 @@
       return;
     }
     const tile = live().querySelector(`.tile[data-agent-id="${CSS.escape(agent.id)}"]`);
-    const hidden = statusesOfHiddenAgents();
-    const old = tile ? tile.dataset.status : hidden && hidden[agent.id];
+    const hidden = hiddenAgents();
+    const unshown = hidden.unshown[agent.id];
+    const old = tile ? tile.dataset.status : unshown || hidden.outside[agent.id];
     if (!old) {
       refreshBoard(); // an agent this page has not seen
       return;
     }
-    if (hidden) hidden[agent.id] = agent.status;
     if (old === agent.status) return;
     addToCount(old, -1);
     addToCount(agent.status, +1);
@@ -185,10 +203,21 @@
     if (agent.status === "available") addToCoverage(agent.tag_ids, +1);
 
     const statusFilter = live().dataset.statusFilter;
-    if (tile && statusFilter && agent.status !== statusFilter) {
+    const leaves = statusFilter && agent.status !== statusFilter;
+    if (tile && leaves) {
       const focused = tile.contains(document.activeElement);
       tile.remove();
+      hidden.outside[agent.id] = agent.status;
       if (focused) (live().querySelector(".tile a") || document.getElementById("board-filters")).focus();
+    } else if (unshown) {
+      // No tile: its group's count moves, or it leaves the status filter.
+      addToMore(old, -1);
+      delete hidden.unshown[agent.id];
+      if (leaves) hidden.outside[agent.id] = agent.status;
+      else {
+        hidden.unshown[agent.id] = agent.status;
+        addToMore(agent.status, +1);
+      }
     } else if (tile) {
       tile.className = tile.className.replace(/\bstatus-\w+/, `status-${agent.status}`);
       tile.dataset.status = agent.status;
@@ -196,8 +225,9 @@
       since.dataset.since = String(Date.parse(agent.tm_update));
       since.textContent = "0s";
       placeTile(tile, agent.status);
-    } else if (statusFilter === agent.status) {
-      refreshBoard(); // it may match the other filters now: the server decides
+    } else {
+      hidden.outside[agent.id] = agent.status;
+      if (statusFilter === agent.status) refreshBoard(); // it may match the other filters now: the server decides
     }
     updateGroups();
   }

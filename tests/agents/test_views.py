@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 
 import pytest
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agents import services
+from agents import selectors, services
 from agents.models import AccessKey, Address, Agent, AgentStatus, AgentStatusChange, Permission
 from agents.permissions import SYSTEM
 from tags.models import AgentTag
@@ -368,7 +369,13 @@ def test_pages_take_a_constant_number_of_queries(signed_in, admin_a, django_asse
         response = client.get(url(page), params)
     assert response.status_code == 200
     if page in ("board", "board_live"):
-        assert response.content.decode().count('class="tile ') == 1001
+        # 1,001 agents, 200 or 201 in each status: each group shows its first tiles, counts the rest.
+        import re
+
+        body = response.content.decode()
+        assert body.count('class="tile ') == 5 * selectors.BOARD_GROUP_TILES
+        more = [int(n) for n in re.findall(r'data-more="(\d+)"', body)]
+        assert sum(more) == 1001 - 5 * selectors.BOARD_GROUP_TILES
 
 
 # --- agents list ----------------------------------------------------------------------------
@@ -404,14 +411,88 @@ def test_agents_list_filters_sorts_and_paginates(signed_in, admin_a, manager_a, 
     assert _listed(client, {"permission": "0"}) == ["zed"]
 
 
+def _page_links(body: str) -> dict[str, str]:
+    import html
+    import re
+
+    return {rel: html.unescape(href) for href, rel in re.findall(r'href="([^"]*)" rel="(prev|next)"', body)}
+
+
+def _follow(client, params, link):
+    return client.get(url("agent_list") + link if link.startswith("?") else link, {})
+
+
 def test_agents_list_pages(signed_in, admin_a):
+    """Keyset pages: next, next, then previous comes back; nothing repeated or skipped."""
     _bulk_agents(admin_a.customer_id, 60)
     client = signed_in(admin_a)
-    first = _listed(client, {"sort": "username", "per_page": "25"})
-    third = _listed(client, {"sort": "username", "per_page": "25", "page": "3"})
-    assert len(first) == 25
-    assert len(third) == 11
-    assert not set(first) & set(third)
+    first = client.get(url("agent_list"), {"sort": "username", "per_page": "25"}).content.decode()
+    second = _follow(client, {}, _page_links(first)["next"]).content.decode()
+    third = _follow(client, {}, _page_links(second)["next"]).content.decode()
+    back = _follow(client, {}, _page_links(third)["prev"]).content.decode()
+    rows = [re.findall(r'<tr data-agent="([^"]+)"', body) for body in (first, second, third, back)]
+
+    assert [len(r) for r in rows] == [25, 25, 11, 25]
+    assert rows[0] + rows[1] + rows[2] == sorted(rows[0] + rows[1] + rows[2])
+    assert len(set(rows[0] + rows[1] + rows[2])) == 61
+    assert rows[3] == rows[1]
+    assert "next" not in _page_links(third)
+    assert "prev" not in _page_links(first)
+    assert "prev" not in _page_links(_follow(client, {}, _page_links(second)["prev"]).content.decode())
+
+
+@pytest.mark.parametrize(
+    "sort", ["name", "-name", "status", "-status", "status_since", "-created", "created"]
+)
+def test_agents_list_pages_in_every_order(signed_in, admin_a, sort):
+    _bulk_agents(admin_a.customer_id, 30)
+    client = signed_in(admin_a)
+    everyone = re.findall(
+        r'<tr data-agent="([^"]+)"',
+        client.get(url("agent_list"), {"sort": sort, "per_page": "200"}).content.decode(),
+    )
+    seen, body = [], client.get(url("agent_list"), {"sort": sort, "per_page": "25"}).content.decode()
+    while True:
+        seen += re.findall(r'<tr data-agent="([^"]+)"', body)
+        link = _page_links(body).get("next")
+        if link is None:
+            break
+        body = _follow(client, {}, link).content.decode()
+    assert seen == everyone
+    assert len(everyone) == 31
+
+
+@pytest.mark.parametrize(
+    "token", ["", "x", "%%%", "W10", "WyJ4Il0", "eyJhIjogMX0", "WyJ0bV9jcmVhdGUsaWQiLCAibm8iLCAibm8iXQ"]
+)
+def test_a_malformed_page_token_gives_the_first_page(signed_in, admin_a, token):
+    _bulk_agents(admin_a.customer_id, 30)
+    client = signed_in(admin_a)
+    first = _listed(client, {"per_page": "25"})
+    assert _listed(client, {"per_page": "25", "after": token}) == first
+    assert _listed(client, {"per_page": "25", "before": token}) == first
+
+
+def test_the_per_page_select_shows_the_page_size_listed(signed_in, admin_a):
+    _bulk_agents(admin_a.customer_id, 60)
+    client = signed_in(admin_a)
+    body = client.get(url("agent_list")).content.decode()
+    assert len(re.findall(r'<tr data-agent="', body)) == 50
+    assert '<option value="50" selected>' in body
+    body = client.get(url("agent_list"), {"per_page": "7"}).content.decode()
+    assert len(re.findall(r'<tr data-agent="', body)) == 50
+    assert '<option value="50" selected>' in body
+
+
+def test_the_list_count_stops_at_its_limit(signed_in, admin_a, monkeypatch):
+    monkeypatch.setattr(selectors, "LIST_COUNT_LIMIT", 40)
+    _bulk_agents(admin_a.customer_id, 60)
+    client = signed_in(admin_a)
+    assert '<span class="head-count">40+</span>' in client.get(url("agent_list")).content.decode()
+    assert (
+        '<span class="head-count">11</span>'
+        in client.get(url("agent_list"), {"q": "Bulk Agent 1"}).content.decode()
+    )
 
 
 def _hrefs(body: str, pattern: str) -> list[str]:
@@ -424,20 +505,19 @@ def _hrefs(body: str, pattern: str) -> list[str]:
 def test_sort_and_page_links_keep_the_other_parameters(signed_in, admin_a):
     _bulk_agents(admin_a.customer_id, 60)
     client = signed_in(admin_a)
-    body = client.get(url("agent_list"), {"q": "bulk", "sort": "name", "page": "2", "per_page": "25"})
-    body = body.content.decode()
+    first = client.get(url("agent_list"), {"q": "bulk", "sort": "name", "per_page": "25"}).content.decode()
+    body = _follow(client, {}, _page_links(first)["next"]).content.decode()
 
     sort_links = _hrefs(body, r'<th><a href="([^"]*)" class="sort')
     assert sort_links == [
-        "?q=bulk&sort=-name&per_page=25",  # the current sort turns around; back to page 1
+        "?q=bulk&sort=-name&per_page=25",  # the current sort turns around; back to the first page
         "?q=bulk&sort=username&per_page=25",
         "?q=bulk&sort=status&per_page=25",
         "?q=bulk&sort=status_since&per_page=25",
     ]
-    assert _hrefs(body, r'href="([^"]*)" rel="(?:prev|next)"') == [
-        "?q=bulk&sort=name&page=1&per_page=25",
-        "?q=bulk&sort=name&page=3&per_page=25",
-    ]
+    links = _page_links(body)
+    assert links["prev"].startswith("?q=bulk&sort=name&per_page=25&before=")
+    assert links["next"].startswith("?q=bulk&sort=name&per_page=25&after=")
 
 
 def test_the_wall_mode_link_keeps_the_board_filters(signed_in, admin_a):
