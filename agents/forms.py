@@ -7,6 +7,7 @@ errors are put back next to the fields by `voipbin_admin.form_errors.add_domain_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 from uuid import UUID
@@ -55,7 +56,8 @@ PAGE_SIZE_CHOICES = [("25", "25"), ("50", "50"), ("100", "100"), ("200", "200")]
 
 
 def _tag_choices(tags) -> list[tuple[str, str]]:
-    return [(str(tag.id), tag.name) for tag in tags]
+    """Tags by name, as on the tags page, in every list of the console (filters, bulk, forms)."""
+    return [(str(tag.id), tag.name) for tag in sorted(tags, key=lambda tag: (tag.name.casefold(), tag.name))]
 
 
 def role_choices_for(actor: Agent) -> list[tuple[str, str]]:
@@ -326,6 +328,7 @@ class AccessKeyCreateForm(forms.Form):
 # --- the addresses editor --------------------------------------------------------------------
 
 ADDRESS_FIELDS = ("type", "target", "target_name", "name", "detail")
+_ROW_REFERENCE = re.compile(r"\baddresses\[(\d+)\]")
 
 
 @dataclass
@@ -402,9 +405,19 @@ class AddressEditor:
         """The service's field errors next to their rows (counted without the blank rows the
         payload left out); a collision is also said on top."""
         always = error.reason == "ADDRESS_ALREADY_ASSIGNED"
-        form_errors.add_domain_error(
-            self, error, rows=self._kept(), message="always" if always else "if_unplaced"
-        )
+        kept = self._kept()
+        form_errors.add_domain_error(self, error, rows=kept, message="always" if always else "if_unplaced")
+        # The service names rows as the API does (`addresses[3]`, from 0, blank rows left out);
+        # people read the numbers shown next to the rows.
+        positions = {id(row): number for number, row in enumerate(self.rows, start=1)}
+
+        def row_number(match: re.Match) -> str:
+            index = int(match.group(1))
+            return f"row {positions[id(kept[index])]}" if index < len(kept) else match.group(0)
+
+        for row in self.rows:
+            row.errors = {key: _ROW_REFERENCE.sub(row_number, text) for key, text in row.errors.items()}
+        self.errors = [_ROW_REFERENCE.sub(row_number, text) for text in self.errors]
 
     @property
     def blank(self) -> AddressRow:

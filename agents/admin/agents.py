@@ -83,7 +83,7 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "tag_names",
         "address_targets",
         "is_deleted",
-        "tm_create",
+        "created",
     )
     list_select_related = ("customer",)
     list_filter = ("customer", "status", TagListFilter, "ring_method", DeletedListFilter)
@@ -101,29 +101,29 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("customer", "username", "password_link")}),
         ("Profile", {"fields": ("name", "detail", "ring_method")}),
-        ("Status", {"fields": ("status", "status_reason", "tm_status")}),
+        ("Status", {"fields": ("status", "status_reason", "status_since")}),
         ("Permission and tags", {"fields": ("permission", "tags")}),
         ("Direct hash", {"fields": ("direct_hash", "direct_sip_uri")}),
-        ("Times", {"fields": ("tm_create", "tm_update", "tm_delete", "last_login")}),
+        ("Times", {"fields": ("created", "updated", "deleted", "last_sign_in")}),
     )
     deleted_fieldsets = (
         (None, {"fields": ("customer", "username")}),
         ("Profile", {"fields": ("name", "detail", "ring_method")}),
-        ("Status", {"fields": ("status", "tm_status")}),
+        ("Status", {"fields": ("status", "status_since")}),
         ("Permission and tags", {"fields": ("permission_labels", "tag_names")}),
-        ("Times", {"fields": ("tm_create", "tm_update", "tm_delete", "last_login")}),
+        ("Times", {"fields": ("created", "updated", "deleted", "last_sign_in")}),
     )
     readonly_fields = (
         "customer",
         "username",
         "password_link",
-        "tm_status",
+        "status_since",
         "direct_hash",
         "direct_sip_uri",
-        "tm_create",
-        "tm_update",
-        "tm_delete",
-        "last_login",
+        "created",
+        "updated",
+        "deleted",
+        "last_sign_in",
     )
 
     def get_queryset(self, request):
@@ -308,3 +308,28 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description="addresses")
     def address_targets(self, obj) -> str:
         return ", ".join(str(address) for address in obj.addresses.all())
+
+    # The model's names (`tm_status`, `tm_create`, ...) are the contract's; the page says words.
+    @admin.display(description="Status since", ordering="tm_status")
+    def status_since(self, obj):
+        return obj.tm_status
+
+    @admin.display(description="Direct SIP URI")
+    def direct_sip_uri(self, obj) -> str:
+        return obj.direct_sip_uri
+
+    @admin.display(description="Created", ordering="tm_create")
+    def created(self, obj):
+        return obj.tm_create
+
+    @admin.display(description="Updated", ordering="tm_update")
+    def updated(self, obj):
+        return obj.tm_update
+
+    @admin.display(description="Deleted", ordering="tm_delete")
+    def deleted(self, obj):
+        return obj.tm_delete
+
+    @admin.display(description="Last sign-in", ordering="last_login")
+    def last_sign_in(self, obj):
+        return obj.last_login

@@ -166,6 +166,14 @@ class AddressInlineForm(ServiceModelForm):
     class Meta:
         model = Address
         fields = ("position", "type", "target", "target_name", "name", "detail")
+        # Sized to their content, so that the inline fits the agent page at 1440 px (the
+        # admin's 20em text fields made it 1776 px wide).
+        widgets = {
+            "target": forms.TextInput(attrs={"size": 26}),
+            "target_name": forms.TextInput(attrs={"size": 14}),
+            "name": forms.TextInput(attrs={"size": 14}),
+            "detail": forms.TextInput(attrs={"size": 16}),
+        }
 
     def as_service_address(self) -> dict:
         data = self.cleaned_data

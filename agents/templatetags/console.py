@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import template
+from django.templatetags.tz import do_timezone
 from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
@@ -65,7 +66,7 @@ def in_time_zone(value: datetime | None, zone_name: str | None) -> datetime | No
         zone = ZoneInfo(zone_name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    return value.astimezone(zone)
+    return do_timezone(value, zone)  # as {{ value|timezone:zone }}: `date` leaves it in that zone
 
 
 @register.filter

@@ -83,12 +83,13 @@ def _run_bulk_action(actor, agent: Agent, form: BulkActionForm) -> str:
         if previous == data["status"]:
             return f"already {previous}"
         return f"{previous} → {data['status']}"
+    tag_name = dict(form.fields["tag"].choices).get(data["tag"], "")
     if action == "add_tag":
         services.agent_add_tags(actor=actor, agent=agent, tag_ids=[UUID(data["tag"])])
-        return "tag added"
+        return f"tag {tag_name} added"
     if action == "remove_tag":
         services.agent_remove_tags(actor=actor, agent=agent, tag_ids=[UUID(data["tag"])])
-        return "tag removed"
+        return f"tag {tag_name} removed"
     services.agent_delete(actor=actor, agent=agent)
     return "deleted"
 
@@ -120,6 +121,8 @@ def agent_bulk(request: HttpRequest) -> HttpResponse:
                 "form": form,
                 "agents": [found[i] for i in ids if i in found],
                 "missing": len(ids) - len(found),
+                # Said before the delete: one's own agent, deleted, cannot sign in again.
+                "includes_self": request.user.pk in found,
                 "next": back,
             },
         )

@@ -25,7 +25,9 @@ def assert_message_in_view(page: Page, text: str) -> None:
     message = page.locator(".message", has_text=text)
     expect(message).to_be_visible()
     top, bottom, height = message.evaluate(IN_VIEWPORT)
-    assert 0 <= top and bottom <= height, f"{text!r} is at {top}..{bottom} px of a {height} px viewport"
+    where = f"{text!r} is at {top}..{bottom} px of a {height} px viewport"
+    assert top >= 0, where
+    assert bottom <= height, where
 
 
 def _sign_in(page: Page, username: str) -> None:
