@@ -163,7 +163,10 @@ def agent_status_report(
             buckets=report_buckets,
         )
         for agent_id, index, status, away_reason, seconds, changes in rows:
-            figures = per_agent.setdefault(_uuid(agent_id), [Figures() for _ in report_buckets])[index]
+            agent_uuid = _uuid(agent_id)
+            if agent_uuid not in per_agent:
+                per_agent[agent_uuid] = [Figures() for _ in report_buckets]
+            figures = per_agent[agent_uuid][index]
             seconds = float(seconds or 0)
             figures.seconds[status] += seconds
             figures.changes += int(changes or 0)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from voipbin_admin.benchmark.reports import reports_lines
+
+__all__ = ["report_lines", "reports_lines", "stream_lines"]  # reports_lines: `--reports`
+
 LOAD_FIGURES = (
     "load baseline (401, no SQL)",
     "load put status",

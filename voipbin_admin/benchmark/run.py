@@ -12,6 +12,7 @@ from django.db import connection
 from voipbin_admin.benchmark import BenchmarkError
 from voipbin_admin.benchmark.latency import measure
 from voipbin_admin.benchmark.load import LoadSettings, measure_load
+from voipbin_admin.benchmark.reports import run_reports
 from voipbin_admin.benchmark.seeding import (
     AGENTS_PER_CUSTOMER,
     BENCH_PASSWORD,
@@ -33,6 +34,9 @@ def check_database(*, allow_any_name: bool = False) -> None:
         raise BenchmarkError(
             f"Refusing to seed {db_name!r}: use a database whose name contains 'bench' or pass --yes."
         )
+
+
+__all__ = ["check_database", "run", "run_reports"]  # run_reports: `--reports` (benchmark/reports.py)
 
 
 def run(

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from voipbin_admin.benchmark import BenchmarkError
 from voipbin_admin.benchmark.load import LoadSettings
-from voipbin_admin.benchmark.report import report_lines
-from voipbin_admin.benchmark.run import check_database, run
+from voipbin_admin.benchmark.report import report_lines, reports_lines
+from voipbin_admin.benchmark.run import check_database, run, run_reports
 from voipbin_admin.benchmark.stream import StreamSettings
 
 
@@ -53,6 +53,20 @@ class Command(BaseCommand):
             default="redis://127.0.0.1:6379/0",
             help="The channel layer's Redis for the stream figures (a prefix of the run's own).",
         )
+        parser.add_argument(
+            "--reports",
+            action="store_true",
+            help="Measure the reports instead (issue 15): seeds its own customer's history and times "
+            "the day and 31-day reports, the timeline and the curve against their SQL floors.",
+        )
+        parser.add_argument(
+            "--report-agents", type=int, default=1000, help="Agents of the reports' customer."
+        )
+        parser.add_argument("--report-days", type=int, default=92, help="Days of history for the reports.")
+        parser.add_argument(
+            "--report-changes", type=int, default=30, help="Status changes per agent per day."
+        )
+        parser.add_argument("--report-runs", type=int, default=20, help="Timed runs of each report figure.")
         parser.add_argument("--output", help="Also write the figures as JSON to this file.")
         parser.add_argument(
             "--yes", action="store_true", help="Allow wiping earlier benchmark data in this database."
@@ -78,6 +92,9 @@ class Command(BaseCommand):
                 workers=options["workers"],
                 redis_url=options["redis_url"],
             )
+        if options["reports"]:
+            self._reports(options)
+            return
         try:
             check_database(allow_any_name=options["yes"])
             sizes = sorted(int(size) for size in options["sizes"].split(","))
@@ -92,6 +109,25 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if options["output"]:
             Path(options["output"]).write_text(json.dumps(results, indent=2))
+
+    def _reports(self, options) -> None:
+        try:
+            check_database(allow_any_name=options["yes"])
+            call_command("migrate", verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+            figures = run_reports(
+                agents=options["report_agents"],
+                days=options["report_days"],
+                changes=options["report_changes"],
+                repeats=options["report_runs"],
+                write=self.stdout.write,
+            )
+        except BenchmarkError as error:
+            raise CommandError(str(error)) from error
+        for line in reports_lines(figures):
+            self.stdout.write(line)
+        if options["output"]:
+            Path(options["output"]).write_text(json.dumps(figures, indent=2))
 
 
 def _numbers(text: str) -> tuple[int, ...]:
