@@ -276,6 +276,7 @@ class BulkActionForm(forms.Form):
     def __init__(self, *args, tags=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag"].choices = [("", "Choose a tag"), *_tag_choices(tags)]
+        self.tag_names = {str(tag.id): tag.name for tag in tags}
 
     def clean(self):
         data = super().clean()

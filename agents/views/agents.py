@@ -83,7 +83,7 @@ def _run_bulk_action(actor, agent: Agent, form: BulkActionForm) -> str:
         if previous == data["status"]:
             return f"already {previous}"
         return f"{previous} → {data['status']}"
-    tag_name = dict(form.fields["tag"].choices).get(data["tag"], "")
+    tag_name = form.tag_names.get(data["tag"], "")
     if action == "add_tag":
         services.agent_add_tags(actor=actor, agent=agent, tag_ids=[UUID(data["tag"])])
         return f"tag {tag_name} added"
