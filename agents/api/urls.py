@@ -3,6 +3,7 @@
 from django.urls import path
 
 from agents.api import views
+from agents.api.views import reports
 
 urlpatterns = [
     path("me", views.MeView.as_view(), name="api-me"),
@@ -20,6 +21,13 @@ urlpatterns = [
         views.AgentDirectHashView.as_view(),
         name="api-agent-direct-hash-regenerate",
     ),
+    # Contract section 12 (extensions): status history and reports.
+    path(
+        "agents/<str:agent_id>/status_history",
+        reports.AgentStatusHistoryView.as_view(),
+        name="api-agent-status-history",
+    ),
+    path("reports/agent_status", reports.AgentStatusReportView.as_view(), name="api-report-agent-status"),
     path("service_agents/me", views.OwnAgentView.as_view(), name="api-own-agent"),
     path("service_agents/me/status", views.OwnStatusView.as_view(), name="api-own-status"),
     path("service_agents/me/addresses", views.OwnAddressesView.as_view(), name="api-own-addresses"),
