@@ -66,10 +66,14 @@
     });
   }
 
-  // ---- folded on a phone: the agents list's filters, so that the agents come first ----------
-  if (window.matchMedia("(max-width: 720px)").matches) {
-    document.querySelectorAll("details[data-fold-on-phone]").forEach((details) => (details.open = false));
+  // ---- folded on a phone: the agents list's filters (the agents come first), an address
+  // row's optional fields ------------------------------------------------------------------
+  const onPhone = window.matchMedia("(max-width: 720px)");
+  function foldOnPhone(root) {
+    if (!onPhone.matches) return;
+    root.querySelectorAll("details[data-fold-on-phone]").forEach((details) => (details.open = false));
   }
+  foldOnPhone(document);
 
   // ---- dialogs: links that have a confirmation page open it in place ------------------------
   function openDialog(id) {
@@ -225,6 +229,7 @@
 
     editor.querySelector("[data-address-add]").addEventListener("click", () => {
       const row = template.content.firstElementChild.cloneNode(true);
+      foldOnPhone(row);
       list.appendChild(row);
       htmx.process(row); // its inline check
       row.querySelector("[data-address-target]").focus();
