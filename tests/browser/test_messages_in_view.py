@@ -103,3 +103,16 @@ def test_each_forms_success_message_is_in_the_viewport(browser, live_server, adm
         assert_message_in_view(page, "Addresses saved.")
     finally:
         context.close()
+
+
+def test_apply_with_nothing_selected_says_why_nothing_happened(page, sign_in, admin_a, agent_a):
+    sign_in("alice-admin")
+    page.goto("/agents/")
+    scripts_ready(page)
+    page.get_by_role("button", name="Apply to selected").click()
+    note = page.locator("[data-bulk-empty]")
+    expect(note).to_be_visible()
+    expect(note).to_have_text(re.compile("select at least one agent"))
+    expect(page).to_have_url(re.compile(r"/agents/$"))  # nothing was posted
+    page.locator(f'tr[data-agent="{agent_a.username}"] [data-select-row]').check()
+    expect(note).to_be_hidden()
