@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from agents.views import access_keys, agent_detail, agents, board, imports, me, sign_in
+from agents.views import access_keys, agent_detail, agents, board, imports, me, reports, sign_in
 
 app_name = "console"
 urlpatterns = [
@@ -33,6 +33,11 @@ urlpatterns = [
     path("agents/<uuid:agent_id>/password/", agent_detail.agent_password, name="agent_password"),
     path("agents/<uuid:agent_id>/direct-hash/", agent_detail.agent_direct_hash, name="agent_direct_hash"),
     path("agents/<uuid:agent_id>/delete/", agent_detail.agent_delete, name="agent_delete"),
+    path("reports/", reports.report, name="report"),
+    path("reports/export.csv", reports.report_export, name="report_export"),
+    path("reports/timeline/", reports.timeline, name="report_timeline"),
+    path("reports/curve/", reports.curve, name="report_curve"),
+    path("reports/time-zone/", reports.time_zone, name="report_time_zone"),
     path("me/", me.me, name="me"),
     path("me/status/", me.me_status, name="me_status"),
     path("me/addresses/", me.me_addresses, name="me_addresses"),
