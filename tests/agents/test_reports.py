@@ -3,11 +3,13 @@ history with a fixed clock (`now=`), on both databases."""
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -355,3 +357,24 @@ def test_past_statuses_are_written_once_and_leave_the_agent_in_its_last_status(c
     assert (agent.status, agent.tm_status) == ("available", at("2025-01-06 09:00"))
     with pytest.raises(DomainError):
         agent_record_past_statuses(actor=SYSTEM, agent=agent, created_at=at("2025-01-01 00:00"), changes=[])
+
+
+def test_seed_demo_records_a_past_week_that_fills_the_reports(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    acme = Customer.objects.get(name="Acme Support")
+    assert acme.time_zone == "America/New_York"
+    zone = ZoneInfo(acme.time_zone)
+    now = datetime.now(UTC)
+    week = report(acme, now - timedelta(days=7), now, interval="day", now=now)
+    assert len(week.rows) >= 24
+    totals = week.totals
+    assert all(totals.seconds[status] > 0 for status in selectors.STATUSES)
+    assert totals.away_reasons.get("lunch", 0) > 24 * 30 * 60  # a lunch a working day
+    assert 0.1 < totals.occupancy < 0.9
+    # Every agent is in the status its last recorded change set.
+    for agent in Agent.objects.filter(customer=acme, username__contains="agent"):
+        last = AgentStatusChange.objects.filter(agent=agent).order_by("-tm_create", "-id").first()
+        assert (agent.status, agent.tm_status) == (last.to_status, last.tm_create)
+        assert last.tm_create <= now
+    # Days start at midnight in New York.
+    assert all(bucket.start.astimezone(zone).time() == datetime.min.time() for bucket in week.buckets[1:])
