@@ -13,7 +13,7 @@ from agents import services
 from agents.models import AgentStatus
 from agents.permissions import SYSTEM
 from tests.browser.test_console import floor, scripts_ready
-from tests.factories import make_agent
+from tests.factories import make_agent, make_tag
 
 __all__ = ["floor"]
 
@@ -87,12 +87,15 @@ LAST = ["Torvaldsen", "Hamilton", "Lovelace", "Hopper", "Turing", "Perlman", "Li
 LAST += ["Ng"]
 
 
-def test_the_wall_shows_100_agents_on_a_1920x1080_screen(page, sign_in, admin_a):
+def test_the_wall_shows_100_agents_on_a_1920x1080_screen(page, sign_in, screenshot, admin_a):
     statuses = itertools.cycle(
         [AgentStatus.AVAILABLE, AgentStatus.BUSY, AgentStatus.AWAY, AgentStatus.OFFLINE, AgentStatus.RINGING]
     )
+    tags = [make_tag(admin_a.customer_id, name=name).id for name in ("english", "german", "billing", "sales")]
     for index, (first, last) in enumerate(itertools.islice(itertools.product(FIRST, LAST), 99)):
-        agent = make_agent(admin_a.customer_id, username=f"wall-{index}", name=f"{first} {last}")
+        agent = make_agent(
+            admin_a.customer_id, username=f"wall-{index}", name=f"{first} {last}", tag_ids=[tags[index % 4]]
+        )
         services.agent_set_status(actor=SYSTEM, agent=agent, status=next(statuses))
     page.set_viewport_size({"width": 1920, "height": 1080})
     sign_in("alice-admin")  # the 100th agent
@@ -104,3 +107,4 @@ def test_the_wall_shows_100_agents_on_a_1920x1080_screen(page, sign_in, admin_a)
     assert size[0] <= 1920, size
     assert size[1] <= 1080, size
     assert page.evaluate(CUT_NAMES) == []
+    screenshot(page, "board-wall-100-agents-1920x1080", full_page=False)
