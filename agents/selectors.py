@@ -12,12 +12,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, QuerySet, Window
+from django.db.models import CharField, Count, Exists, F, Field, Max, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import Cast, RowNumber
 from django.utils import timezone
 
@@ -302,7 +302,7 @@ def _parse_position(token: str | None, fields: Sequence[str]) -> list[object] | 
         if not all(isinstance(value, str) and "\x00" not in value for value in values):
             return None
         parsed = [
-            Agent._meta.get_field(name.lstrip("-")).to_python(value)
+            cast(Field, Agent._meta.get_field(name.lstrip("-"))).to_python(value)
             for name, value in zip(fields, values[1:], strict=True)
         ]
     except (ValueError, TypeError, UnicodeDecodeError, ValidationError, binascii.Error):
@@ -374,7 +374,7 @@ def capped_count(queryset: QuerySet, limit: int = LIST_COUNT_LIMIT) -> int:
 # --- the board ------------------------------------------------------------------------------------
 
 #: Tiles a status group shows at most; the others are counted, and followed by id (live.js).
-BOARD_GROUP_TILES = 100
+BOARD_GROUP_TILES = 50
 
 
 class BoardAgent(NamedTuple):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from agents import permissions
 from agents.permissions import Actor
 from agents.selectors import parse_uuid
-from tags.models import Tag
+from tags.models import AgentTag, Tag
 from voipbin_admin.errors import NotFound
 
 
@@ -18,31 +19,56 @@ def tag_list(*, customer_id: UUID) -> QuerySet[Tag]:
     return Tag.objects.live().for_customer(customer_id).newest_first()
 
 
-def tag_list_with_agent_counts(*, customer_id: UUID) -> QuerySet[Tag]:
-    """Tags with how many live agents have each (`agent_count`) and how many are available."""
-    live = Q(agent_links__agent__tm_delete__isnull=True)
-    return (
-        tag_list(customer_id=customer_id)
-        .annotate(
-            agent_count=Count("agent_links", filter=live),
-            available_count=Count("agent_links", filter=live & Q(agent_links__agent__status="available")),
-        )
-        .order_by("name")
-    )
-
-
 #: The tags page counts a tag's agents up to here ("1,000+"), so that it costs the same for a
 #: customer of a thousand agents or of a million (README, "Large customers").
 TAG_COUNT_LIMIT = 1000
 
-_CAPPED_COUNT = """
+_COUNT = """
     SELECT COUNT(*) FROM (
         SELECT 1 FROM tags_agenttag l JOIN agents_agent a ON a.id = l.agent_id
         WHERE l.tag_id = tags_tag.id AND a.tm_delete IS NULL{status}
-        LIMIT %s
-    ) capped
+        {limit}
+    ) counted
 """
-_CAPPED_STATUS_COUNT = _CAPPED_COUNT.format(status=" AND a.status = 'available'")
+_AVAILABLE = " AND a.status = 'available'"
+
+
+#: Per tag, the customer's live agents and the available ones, walked from the agents: each
+#: agent's links by the links' agent index. `OFFSET 0` keeps the lateral subquery a loop over
+#: the customer's agents; flattened into a join, PostgreSQL hashes the whole links table
+#: (estimated from an average tag of the table, not this customer's).
+_COVERAGE_SQL = """
+    SELECT l.tag_id, COUNT(*), COUNT(*) FILTER (WHERE a.status = 'available')
+    FROM agents_agent a
+    CROSS JOIN LATERAL (SELECT t.tag_id FROM tags_agenttag t WHERE t.agent_id = a.id OFFSET 0) l
+    WHERE a.customer_id = %s AND a.tm_delete IS NULL
+    GROUP BY l.tag_id
+"""
+
+
+def tag_list_with_agent_counts(*, customer_id: UUID) -> list[Tag]:
+    """Tags by name with how many live agents have each (`agent_count`) and how many of them
+    are available (`available_count`): two queries, costing the customer's links, not the
+    table's (a count per tag, joined from the tags, took 1.4 s for a customer of 1,000 agents
+    beside one of 1,000,000; README, "Large customers")."""
+    tags = list(tag_list(customer_id=customer_id).order_by("name"))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_COVERAGE_SQL, [customer_id])
+            counts = {tag_id: (agents, available) for tag_id, agents, available in cursor.fetchall()}
+    else:
+        rows = (
+            AgentTag.objects.filter(agent__customer_id=customer_id, agent__tm_delete__isnull=True)
+            .values("tag_id")
+            .annotate(agents=Count("id"), available=Count("id", filter=Q(agent__status="available")))
+            .order_by()
+        )
+        counts = {row["tag_id"]: (row["agents"], row["available"]) for row in rows}
+    for tag in tags:
+        agents, available = counts.get(tag.id, (0, 0))
+        setattr(tag, "agent_count", agents)  # noqa: B010 (an annotation, as a queryset's would be)
+        setattr(tag, "available_count", available)  # noqa: B010
+    return tags
 
 
 def tag_list_with_capped_counts(*, customer_id: UUID) -> QuerySet[Tag]:
@@ -53,8 +79,8 @@ def tag_list_with_capped_counts(*, customer_id: UUID) -> QuerySet[Tag]:
     return (
         tag_list(customer_id=customer_id)
         .annotate(
-            agent_count=RawSQL(_CAPPED_COUNT.format(status=""), [limit]),  # noqa: S611 (constant SQL)
-            available_count=RawSQL(_CAPPED_STATUS_COUNT, [limit]),  # noqa: S611 (constant SQL)
+            agent_count=RawSQL(_COUNT.format(status="", limit="LIMIT %s"), [limit]),  # noqa: S611
+            available_count=RawSQL(_COUNT.format(status=_AVAILABLE, limit="LIMIT %s"), [limit]),  # noqa: S611
         )
         .order_by("name")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -27,8 +28,10 @@ def _console_tag(request: HttpRequest, tag_id: UUID) -> Tag:
     )
 
 
-def _tag_with_counts(tag: Tag) -> Tag:
-    return selectors.tag_list_with_agent_counts(customer_id=tag.customer_id).get(pk=tag.pk)
+def _tag_with_counts(tag: Tag) -> Any:  # a Tag with its agent_count and available_count
+    return next(
+        t for t in selectors.tag_list_with_agent_counts(customer_id=tag.customer_id) if t.pk == tag.pk
+    )
 
 
 @supervisor_required
@@ -50,7 +53,11 @@ def tag_list(request: HttpRequest) -> HttpResponse:
         form = TagForm()
     tags = list(selectors.tag_list_with_capped_counts(customer_id=customer_id))
     for tag in tags:
-        tag.agent_count, tag.available_count = (_capped(tag.agent_count), _capped(tag.available_count))
+        counted: Any = tag  # annotated with its counts
+        counted.agent_count, counted.available_count = (
+            _capped(counted.agent_count),
+            _capped(counted.available_count),
+        )
     return render(request, "tags/tag_list.html", {"form": form, "tags": tags}, status=status)
 
 

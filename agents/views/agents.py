@@ -24,10 +24,9 @@ DEFAULT_PAGE_SIZE = 50
 
 
 def _list_filters(request: HttpRequest, tags) -> tuple[AgentFilterForm, dict]:
-    data = request.GET
+    data = request.GET.copy()
     if data.get("per_page") not in dict(PAGE_SIZE_CHOICES):
         # The select shows the page size the list has (50), not its first choice.
-        data = data.copy()
         data["per_page"] = str(DEFAULT_PAGE_SIZE)
     form = AgentFilterForm(data, tags=tags)
     return form, form.filters()

@@ -67,6 +67,13 @@ class Command(BaseCommand):
             "--report-changes", type=int, default=30, help="Status changes per agent per day."
         )
         parser.add_argument("--report-runs", type=int, default=20, help="Timed runs of each report figure.")
+        parser.add_argument(
+            "--large",
+            action="store_true",
+            help="Measure large customers instead (issue 16): one customer per --sizes (1,000 to "
+            "1,000,000 agents; reused when seeded before, never wiped) and the board's 10,000; every "
+            "read of a supervisor or an API client, interleaved across sizes.",
+        )
         parser.add_argument("--output", help="Also write the figures as JSON to this file.")
         parser.add_argument(
             "--yes", action="store_true", help="Allow wiping earlier benchmark data in this database."
@@ -95,6 +102,9 @@ class Command(BaseCommand):
         if options["reports"]:
             self._reports(options)
             return
+        if options["large"]:
+            self._large(options)
+            return
         try:
             check_database(allow_any_name=options["yes"])
             sizes = sorted(int(size) for size in options["sizes"].split(","))
@@ -106,6 +116,22 @@ class Command(BaseCommand):
         except BenchmarkError as error:
             raise CommandError(str(error)) from error
         for line in report_lines(results):
+            self.stdout.write(line)
+        if options["output"]:
+            Path(options["output"]).write_text(json.dumps(results, indent=2))
+
+    def _large(self, options) -> None:
+        from voipbin_admin.benchmark.large import large_lines, run_large
+
+        try:
+            check_database(allow_any_name=options["yes"])
+            sizes = sorted(int(size) for size in options["sizes"].split(","))
+            call_command("migrate", verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+            results = run_large(sizes=sizes, requests=options["requests"], write=self.stdout.write)
+        except BenchmarkError as error:
+            raise CommandError(str(error)) from error
+        for line in large_lines(results):
             self.stdout.write(line)
         if options["output"]:
             Path(options["output"]).write_text(json.dumps(results, indent=2))
