@@ -668,15 +668,14 @@ def test_event_ids_increase_and_one_agents_events_arrive_in_commit_order(
 
 
 @pytest.mark.postgres_only
-@pytest.mark.xfail(
-    strict=True,
-    reason="event ids come from a sequence, taken at INSERT: a transaction that took id N and "
-    "commits after one that took N+1 (another agent) sends N after N+1, and a client that resumes "
-    "from N+1 never gets N. The ids would have to be taken in commit order (agents/services/events.py).",
-)
 def test_ids_increase_in_commit_order_across_agents_and_a_resume_misses_nothing(
     server, streams, admin_a, agent_a, manager_a
 ):
+    """A change of another agent made while one transaction has written its event and not yet
+    committed gets its id after that commit (it waits for it), so a client that resumes from
+    the id it received last misses nothing. With ids handed out at INSERT alone, the second
+    change would take the larger id, commit first, and the resumed client would never get the
+    smaller one."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has one writer at a time: ids are taken in commit order")
     token = token_of(admin_a)
@@ -687,28 +686,39 @@ def test_ids_increase_in_commit_order_across_agents_and_a_resume_misses_nothing(
     def slow_commit() -> None:
         try:
             with transaction.atomic():
-                set_status(agent_a)  # takes the smaller id
+                set_status(agent_a)
                 wrote.set()
                 commit.wait(10)
         finally:
             connection.close()
 
-    slow = threading.Thread(target=slow_commit)
+    def other_change() -> None:
+        try:
+            set_status(manager_a)
+        finally:
+            connection.close()
+
+    slow, other = threading.Thread(target=slow_commit), threading.Thread(target=other_change)
     slow.start()
     assert wrote.wait(10)
-    newer = set_status(manager_a)  # a larger id, committed first
-    assert live.frame()["event_id"] == str(newer)
+    other.start()
+    other.join(1.0)  # time enough to commit first, if it did not have to wait
     commit.set()
     slow.join()
-    older = last_event_id(agent_a)
-    assert older < newer
+    other.join()
+
+    first, second = live.frame(), live.frame()
+    assert [first["data"]["id"], second["data"]["id"]] == [str(agent_a.pk), str(manager_a.pk)]
+    assert int(first["event_id"]) < int(second["event_id"])  # in commit order
+    assert [int(first["event_id"]), int(second["event_id"])] == [
+        last_event_id(agent_a),
+        last_event_id(manager_a),
+    ]
 
     resumed = streams(server.url(), **bearer(token))
-    resumed.subscribe(customer_topic(admin_a.customer_id), since=newer)  # where the client was
+    resumed.subscribe(customer_topic(admin_a.customer_id), since=first["event_id"])  # where it was
     end = set_status(manager_a)
-
-    assert [int(frame["event_id"]) for frame in frames_until(live, end)] == [older, end]
-    assert [int(frame["event_id"]) for frame in frames_until(resumed, end)] == [older, end]
+    assert [int(frame["event_id"]) for frame in frames_until(resumed, end)] == [int(second["event_id"]), end]
 
 
 def test_a_change_that_rolled_back_sends_nothing(server, streams, admin_a, agent_a):

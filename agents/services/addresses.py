@@ -19,10 +19,9 @@ from agents.query_expressions import db_param
 from agents.representation import agent_representation
 from agents.services.cleaning import clean_address_list
 from agents.services.events import (
-    _INSERT_EVENT,
-    _event_params,
     _record_and_return,
     _refreshed,
+    _write_agent_event,
     _write_if_unchanged,
 )
 from agents.services.rules import _lock_live_agent
@@ -86,11 +85,9 @@ def agent_replace_addresses(*, actor: Actor, agent: Agent, addresses: object) ->
         "tm_update": format_timestamp(now),
     }
     # The agent's row lock (taken by the UPDATE) serialises two replacements of its addresses.
-    unchanged = _write_if_unchanged(
-        agent,
-        inserts=[_INSERT_EVENT],
-        params={"now": now, **_event_params(actor, AgentEventType.UPDATED, representation)},
-    )
+    # Its event is written last, after the addresses (the event order lock is a transaction's
+    # last lock: agents/services/events.py).
+    unchanged = _write_if_unchanged(agent, params={"now": now}, event=None)
     if not unchanged:
         _lock_live_agent(agent)
         Agent.objects.filter(pk=agent.pk).update(tm_update=now)
@@ -98,6 +95,7 @@ def agent_replace_addresses(*, actor: Actor, agent: Agent, addresses: object) ->
     _write_addresses(agent, cleaned)
     if not unchanged:
         return _record_and_return(agent, AgentEventType.UPDATED)
+    _write_agent_event(agent, AgentEventType.UPDATED, representation, now)
     if not hasattr(agent, "addresses_json"):
         return _refreshed(agent)
     # Nothing else changed since the caller read it: its representation only needs the new

@@ -23,6 +23,7 @@ from agents.csv_format import (
 )
 from agents.models import Agent, AgentImport, AgentImportState, AgentStatus, RingMethod
 from agents.permissions import Actor
+from agents.services.events import deferred_events
 from agents.usernames import fold_username
 from tags.selectors import tag_list
 from voipbin_admin.errors import DomainError
@@ -303,7 +304,10 @@ def import_rows(
     seen: dict[str, int] = {}
     result = ImportResult()
     try:
-        with transaction.atomic():
+        # The rows' events are written together at the end (`deferred_events`): the event
+        # order lock, held until the commit, is then not held while the rows are applied. (A
+        # refused row refuses the whole file, so the events are written for all rows or none.)
+        with transaction.atomic(), deferred_events():
             # Each username is in one row only (a second one is refused), so the agents read
             # now are those the rows meet: no row changes another row's agent.
             existing = selectors.agents_by_username(customer_id=customer_id, usernames=usernames)

@@ -10,7 +10,6 @@ from agents.permissions import Actor
 from agents.representation import agent_representation
 from agents.services.cleaning import REASON_MAX_LENGTH, clean_status
 from agents.services.events import (
-    _INSERT_EVENT,
     _INSERT_STATUS_CHANGE,
     _changed_by,
     _event_params,
@@ -48,7 +47,8 @@ def _set_status_if_unchanged(actor: Actor, agent: Agent, status: str, reason: st
     written = _write_if_unchanged(
         agent,
         assignments="status = %(status)s, tm_status = %(now)s",
-        inserts=[_INSERT_STATUS_CHANGE, _INSERT_EVENT],
+        inserts=[_INSERT_STATUS_CHANGE],
+        event=(AgentEventType.STATUS_UPDATED, representation),
         params={
             "now": now,
             "status": status,

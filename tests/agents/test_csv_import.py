@@ -12,7 +12,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.urls import reverse
 
 from agents import csv_format, services
-from agents.models import Address, Agent, AgentImport, AgentStatusChange, Permission
+from agents.models import Address, Agent, AgentEvent, AgentImport, AgentStatusChange, Permission
 from agents.services import csv_import
 from agents.tasks import ACTOR_GONE
 from tags.models import AgentTag
@@ -121,6 +121,22 @@ def test_status_with_its_history(admin_a, pat, run_tasks):
         admin_a.pk,
     )
     assert row["changes"] == ["status: offline → available"]
+
+
+def test_an_applied_import_records_each_change_as_an_event_in_row_order(admin_a, pat, run_tasks):
+    """The rows' events are written together at the end of the import's transaction (the event
+    order lock is then held for the commit only), in the order of the rows, each with the agent
+    as it was after its row."""
+    before = AgentEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    text = "username,name,status,password\npat-agent,Pat Night,busy,\nnew-agent,New One,,first-pass\n"
+    agent_import = applied(admin_a, text, run_tasks)
+    assert [row["action"] for row in agent_import.rows] == ["update", "create"]
+    events = list(AgentEvent.objects.filter(id__gt=before).order_by("id"))
+    new = Agent.objects.get(username="new-agent")
+    assert [event.agent_id for event in events] == [pat.pk, pat.pk, new.pk]
+    assert {event.type for event in events[:2]} == {"agent_updated", "agent_status_updated"}
+    assert events[2].type == "agent_created"
+    assert (events[1].data["name"], events[1].data["status"]) == ("Pat Night", "busy")
 
 
 def test_permission(admin_a, pat, run_tasks):
