@@ -244,3 +244,29 @@ def test_the_admin_agent_page_fits_1440_px_and_its_labels_are_words(page, admin_
     for words in ("Status since", "Direct SIP URI", "Created", "Updated", "Last sign-in"):
         assert words in texts, texts
     assert not [text for text in texts if text.lower().startswith("tm ")], texts
+
+
+def test_on_a_phone_the_top_bar_is_one_row_with_a_menu(browser, live_server, admin_a):
+    context = browser.new_context(base_url=live_server.url, **SIZES["phone"])
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    try:
+        page.goto("/login/")
+        page.get_by_label("Username").fill("alice-admin")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
+        scripts_ready(page)
+        assert page.locator(".topbar").evaluate("(el) => el.getBoundingClientRect().height") <= 64
+        nav = page.get_by_role("navigation", name="Main")
+        menu = page.get_by_role("button", name="Menu")
+        expect(nav).to_be_hidden()
+        expect(page.locator("kbd").first).to_be_hidden()  # no shortcut hints on a touch screen
+        expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_hidden()
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        nav.get_by_role("link", name="Tags").click()
+        expect(page).to_have_url(re.compile(r"/tags/$"))
+        expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+    finally:
+        context.close()
