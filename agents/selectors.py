@@ -17,8 +17,9 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, Count, Exists, F, Field, Max, OuterRef, Q, QuerySet, Window
-from django.db.models.functions import Cast, RowNumber
+from django.db.models import CharField, Count, Exists, F, Field, Max, OuterRef, Q, QuerySet, Value, Window
+from django.db.models.functions import Cast, Concat, RowNumber, Upper
+from django.db.models.lookups import Contains
 from django.utils import timezone
 
 from agents import permissions
@@ -93,8 +94,18 @@ def agent_list(
     if username:
         agents = agents.filter(username_key=fold_username(username))
     if q:
-        agents = agents.filter(agent_search(q))
+        large = (
+            connection.vendor == "postgresql"
+            and capped_count(Agent.objects.live().for_customer(customer_id), SEARCH_SCAN_LIMIT)
+            > SEARCH_SCAN_LIMIT
+        )
+        agents = agents.filter(agent_search(q) if large else agent_search_scanned(q))
     return agents.newest_first()
+
+
+#: A customer with more live agents than this is searched through the trigram indexes; a
+#: smaller one by reading its own rows (README, "Large customers").
+SEARCH_SCAN_LIMIT = 20000
 
 
 def agent_search(q: str) -> Q:
@@ -102,9 +113,29 @@ def agent_search(q: str) -> Q:
 
     On PostgreSQL Django writes each `UPPER(col::text) LIKE UPPER(%s)`, the expression of the
     trigram indexes of migration 0007 (GIN, pg_trgm), so a large customer's search is a bitmap
-    of index matches rather than a scan of its rows; on SQLite it is a scan.
+    of index matches rather than a scan of its million rows.
     """
     return Q(name__icontains=q) | Q(username__icontains=q) | Q(detail__icontains=q)
+
+
+def agent_search_scanned(q: str) -> Q:
+    """The same search, written so that no trigram index matches it: for a customer whose own
+    rows are fewer than the index's matches. The trigram indexes cover every customer, and
+    PostgreSQL estimates their cost low: it took them for a 1,000-agent customer beside a
+    1,000,000-agent one, 70 ms instead of the 3 ms of reading the customer's thousand rows."""
+    pattern = Upper(Value(q))
+    return (
+        Q(_unindexed_upper("name", pattern))
+        | Q(_unindexed_upper("username", pattern))
+        | Q(_unindexed_upper("detail", pattern))
+    )
+
+
+def _unindexed_upper(column: str, pattern: Upper) -> Q:
+    """`UPPER(col || '') LIKE '%' || UPPER(q) || '%'` (LIKE's wildcards in q escaped): the fold
+    and the match of `icontains`, on an expression no index has."""
+    text = Concat(F(column), Value(""), output_field=CharField())
+    return Q(Contains(Upper(text), pattern))
 
 
 def agent_admin_search(term: str) -> Q:

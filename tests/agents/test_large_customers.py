@@ -64,9 +64,10 @@ def _plan(queryset, *settings: str) -> str:
 
 
 @pytest.mark.postgres_only
-def test_q_is_answered_from_the_trigram_indexes(admin_a):
+def test_q_is_answered_from_the_trigram_indexes(admin_a, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("trigram indexes are PostgreSQL's")
+    monkeypatch.setattr(selectors, "SEARCH_SCAN_LIMIT", 1000)  # 2,000 agents: a large customer
     _bulk_agents(admin_a.customer_id, 2000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE agents_agent")
@@ -132,7 +133,23 @@ def test_the_admin_search_is_answered_from_indexes(admin_a, agent_a):
     assert [agent.username for agent in agents] == ["big-01234"]
 
 
-def test_the_searches_find_what_they_should(admin_a, agent_a):
+@pytest.mark.postgres_only
+def test_a_small_customers_q_reads_its_own_rows(admin_a):
+    """The trigram indexes cover every customer: a small one's rows are fewer than their
+    matches, so its search must not match them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    _bulk_agents(admin_a.customer_id, 2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE agents_agent")
+    agents = selectors.agent_list(customer_id=admin_a.customer_id, q="Big Agent 12345")[:100]
+    plan = _plan(agents)
+    assert "trgm" not in plan, plan
+
+
+@pytest.mark.parametrize("scan_limit", [20000, 0])  # a small customer, a large one
+def test_the_searches_find_what_they_should(admin_a, agent_a, monkeypatch, scan_limit):
+    monkeypatch.setattr(selectors, "SEARCH_SCAN_LIMIT", scan_limit)
     _bulk_agents(admin_a.customer_id, 30)
     services.agent_update(actor=SYSTEM, agent=agent_a, detail="Speaks GERMAN")
     services.agent_replace_addresses(
