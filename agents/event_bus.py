@@ -156,7 +156,8 @@ async def _send(layer, events: list[PublishedEvent]) -> None:
 def _sender(layer) -> Callable[[list[PublishedEvent]], None]:
     """How the publisher thread sends a batch to `layer`."""
     if isinstance(layer, RedisPubSubChannelLayer):
-        return RedisPubSubSender(layer, settings.CHANNEL_LAYERS["default"].get("CONFIG", {}))
+        layers: dict[str, dict] = settings.CHANNEL_LAYERS
+        return RedisPubSubSender(layer, layers["default"].get("CONFIG", {}))
     loop = asyncio.new_event_loop()
     return lambda events: loop.run_until_complete(_send(layer, events))
 
