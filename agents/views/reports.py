@@ -401,7 +401,9 @@ def curve(request: HttpRequest) -> HttpResponse:
             if value > 0
         ]
         uncovered = sum(
-            1 for index, value in enumerate(tag.available) if value == 0 and result.slot_total(index) > 0
+            1
+            for index, value in enumerate(tag.available)
+            if value == 0 and result.slot_total(index) - result.counts["offline"][index] > 0
         )
         tag_rows.append(
             {"tag": tag, "bars": tag_bars, "uncovered": uncovered, "peak": max(tag.available, default=0)}

@@ -87,18 +87,18 @@ def working_week(rng: random.Random, zone: ZoneInfo, now: datetime) -> tuple[dat
                 had_lunch = True
                 continue
             roll = rng.random()
-            if roll < 0.72:  # a call: it rings, then is answered (or missed)
+            if roll < 0.8:  # a call: it rings, then is answered (or missed)
                 changes.append((moment, "ringing", ""))
                 moment += timedelta(seconds=rng.randint(4, 25))
                 if rng.random() < 0.9:
                     changes.append((moment, "busy", "inbound call"))
                     moment += timedelta(seconds=rng.randint(90, 900))
                 changes.append((moment, "available", ""))
-            elif roll < 0.9:
+            elif roll < 0.88:
                 changes.append((moment, "away", rng.choice(SHORT_BREAKS)))
-                moment += timedelta(minutes=rng.randint(3, 15))
+                moment += timedelta(minutes=rng.randint(3, 10))
                 changes.append((moment, "available", ""))
-            elif roll < 0.95:
+            elif roll < 0.91:
                 changes.append((moment, "away", rng.choice(LONG_AWAY)))
                 moment += timedelta(minutes=rng.randint(20, 60))
                 changes.append((moment, "available", ""))
