@@ -154,6 +154,22 @@ def problems_of(page: Page, axe_source: str) -> list[str]:
         [TEXT_FIELDS, MIN_FIELD_WIDTH],
     )
     found += [f"text field {name!r} is {width} px wide" for name, width in narrow]
+    cut = page.evaluate(
+        """() => Array.from(document.querySelectorAll("select"))
+            .filter((el) => el.getClientRects().length)
+            .map((el) => {
+                const probe = el.cloneNode(true);  // at its intrinsic width: its widest choice whole
+                probe.removeAttribute("id");
+                Object.assign(probe.style, {width: "auto", minWidth: "0", maxWidth: "none"});
+                probe.style.position = "absolute";
+                el.parentNode.appendChild(probe);
+                const needed = probe.getBoundingClientRect().width;
+                probe.remove();
+                return [el.name || el.id, Math.round(el.getBoundingClientRect().width), Math.round(needed)];
+            })
+            .filter(([, width, needed]) => width < needed)"""
+    )
+    found += [f"select {name!r} is {width} px wide, its choices need {needed}" for name, width, needed in cut]
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source)  # evaluated by the browser itself: the page's CSP does not apply
     violations = page.evaluate(
