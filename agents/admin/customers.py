@@ -38,7 +38,7 @@ class CustomerAdmin(ServiceAdminMixin, admin.ModelAdmin):
         ("First admin agent", {"fields": ("admin_username", "password1", "password2")}),
     )
     fieldsets = (
-        (None, {"fields": ("id", "name", "detail")}),
+        (None, {"fields": ("id", "name", "detail", "time_zone")}),
         ("Data", {"fields": ("agents_link", "tags_link", "access_keys_link")}),
         ("Times", {"fields": ("tm_create", "tm_update")}),
     )
@@ -69,7 +69,7 @@ class CustomerAdmin(ServiceAdminMixin, admin.ModelAdmin):
             )
             adopt(obj, first_admin.customer)
             return
-        changes = changed_values(form, "name", "detail")
+        changes = changed_values(form, "name", "detail", "time_zone")
         if changes:
             adopt(obj, services.customer_update(actor=request.user, customer=obj, **changes))
 

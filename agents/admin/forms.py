@@ -257,7 +257,10 @@ class CustomerAddForm(PasswordPairForm, ServiceModelForm):
 class CustomerChangeForm(ServiceModelForm):
     class Meta:
         model = Customer
-        fields = ("name", "detail")
+        fields = ("name", "detail", "time_zone")
+        help_texts = {
+            "time_zone": "An IANA name (Europe/Berlin): reports and history count days and hours in it."
+        }
 
 
 class AccessKeyAddForm(ServiceModelForm):

@@ -378,3 +378,48 @@ def test_seed_demo_records_a_past_week_that_fills_the_reports(db):
         assert last.tm_create <= now
     # Days start at midnight in New York.
     assert all(bucket.start.astimezone(zone).time() == datetime.min.time() for bucket in week.buckets[1:])
+
+
+def test_operators_change_a_customers_time_zone_in_the_admin_site(operator, customer_a):
+    url = f"/admin/agents/customer/{customer_a.pk}/change/"
+    form = {"name": customer_a.name, "detail": "", "time_zone": "Mars/Olympus"}
+    response = operator.post(url, form, secure=True)
+    assert response.status_code == 200
+    assert "time_zone must be an IANA time zone name" in response.content.decode() or (
+        "Not a known time zone." in response.content.decode()
+    )
+    assert Customer.objects.get(pk=customer_a.pk).time_zone == "UTC"
+    response = operator.post(url, {**form, "time_zone": "Asia/Kolkata"}, secure=True)
+    assert response.status_code == 302
+    assert Customer.objects.get(pk=customer_a.pk).time_zone == "Asia/Kolkata"
+
+
+def test_admins_change_the_time_zone_in_the_console_and_managers_may_not(client, admin_a, manager_a):
+    client.force_login(manager_a)
+    assert client.get("/reports/time-zone/", secure=True).status_code == 403
+    client.force_login(admin_a)
+    assert client.get("/reports/time-zone/", secure=True).status_code == 200
+    response = client.post("/reports/time-zone/", {"time_zone": "Europe/Berlin"}, secure=True)
+    assert response.status_code == 302
+    assert Customer.objects.get(pk=admin_a.customer_id).time_zone == "Europe/Berlin"
+    assert client.post("/reports/time-zone/", {"time_zone": "Nowhere/Land"}, secure=True).status_code == 200
+    assert Customer.objects.get(pk=admin_a.customer_id).time_zone == "Europe/Berlin"
+
+
+def test_the_console_pages_and_the_csv_agree_with_the_report(client, admin_a, customer):
+    with_past(customer, at("2025-01-06 08:00"), [(at("2025-01-06 09:00"), "busy", "call")], username="zed")
+    client.force_login(admin_a)
+    query = "start=2025-01-06&end=2025-01-06"
+    page = client.get(f"/reports/?{query}", secure=True).content.decode()
+    assert "zed" in page
+    assert "15:00:00" in page  # busy from 09:00 to midnight
+    exported = client.get(f"/reports/export.csv?{query}", secure=True)
+    assert exported["Content-Type"].startswith("text/csv")
+    lines = exported.content.decode().splitlines()
+    assert lines[0].startswith("username,name,available_seconds")
+    assert lines[1].startswith("zed,,0.0,0.0,54000.0,0.0,3600.0,")
+    assert (
+        client.get("/reports/?start=2025-01-01&end=2025-06-01", secure=True).status_code == 200
+    )  # refused politely
+    for path in ["/reports/timeline/?day=2025-01-06", "/reports/curve/?day=2025-01-06", "/reports/?start=x"]:
+        assert client.get(path, secure=True).status_code == 200
