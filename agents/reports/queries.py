@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from django.db import connection, transaction
+from django.utils.dateparse import parse_datetime
 
 from agents.models import Agent
 from agents.query_expressions import db_param
@@ -298,16 +299,14 @@ def timeline_intervals(
     [rows] = _fetch_all((sql, params))
     if connection.vendor == "postgresql":
         return rows
-    # SQLite answers text: the same values as the ORM would give.
-    convert = connection.ops.convert_datetimefield_value
+    # SQLite answers text (naive UTC, as Django stores it): the same values as the ORM gives.
     return [
-        (
-            row[0],
-            row[1],
-            *(convert(value, None, connection) for value in (row[2], row[3])),
-            row[4],
-            convert(row[5], None, connection),
-            *row[6:],
-        )
-        for row in rows
+        (row[0], row[1], _aware(row[2]), _aware(row[3]), row[4], _aware(row[5]), *row[6:]) for row in rows
     ]
+
+
+def _aware(value: str | datetime) -> datetime:
+    """A column (which sqlite3 converts by its declared type) or an expression (text)."""
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    assert moment is not None, value
+    return moment.replace(tzinfo=UTC)

@@ -56,6 +56,12 @@ def _today(customer: Customer) -> date:
     return timezone.now().astimezone(periods.customer_zone(customer.time_zone)).date()
 
 
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
 class _SelectionForm(forms.Form):
     tags = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     agents = forms.MultipleChoiceField(required=False, widget=forms.SelectMultiple(attrs={"size": 6}))
@@ -63,14 +69,14 @@ class _SelectionForm(forms.Form):
     def __init__(self, data, *, customer: Customer, with_agents: bool = True):
         super().__init__(data)
         tags = Tag.objects.filter(customer_id=customer.pk, tm_delete__isnull=True).order_by("name")
-        self.fields["tags"].choices = [(str(tag.pk), tag.name) for tag in tags]
+        _choice_field(self, "tags").choices = [(str(tag.pk), tag.name) for tag in tags]
         if with_agents:
             agents = (
                 Agent.objects.filter(customer_id=customer.pk)
                 .order_by("username")
                 .only("id", "username", "tm_delete")
             )
-            self.fields["agents"].choices = [
+            _choice_field(self, "agents").choices = [
                 (str(agent.pk), f"{agent.username}{' (deleted)' if agent.tm_delete else ''}")
                 for agent in agents
             ]
@@ -154,7 +160,9 @@ class Column:
 def report(request: HttpRequest) -> HttpResponse:
     customer = _customer(request)
     form, result, period = _report(request, customer)
-    sort = request.GET.get("sort") if request.GET.get("sort") in SORT_KEYS else "username"
+    sort = request.GET.get("sort") or ""
+    if sort not in SORT_KEYS:
+        sort = "username"
     descending = request.GET.get("dir") == "desc"
     rows = []
     if result is not None:
@@ -204,7 +212,8 @@ def report_export(request: HttpRequest) -> HttpResponse:
     customer = _customer(request)
     form, result, _ = _report(request, customer)
     if result is None:
-        return HttpResponse("\n".join(form.non_field_errors()) or "Invalid report parameters.", status=400)
+        problems = "\n".join(str(error) for error in form.non_field_errors())
+        return HttpResponse(problems or "Invalid report parameters.", status=400, content_type="text/plain")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     first, last = form.cleaned_data["start"], form.cleaned_data["end"]
     response["Content-Disposition"] = f'attachment; filename="status-report-{first}-{last}.csv"'
@@ -258,7 +267,7 @@ class Tick:
 
 def _ticks(start: datetime, stop: datetime, zone, every_hours: int = 3) -> list[Tick]:
     span = (stop - start).total_seconds()
-    ticks = []
+    ticks: list[Tick] = []
     for bucket in periods.buckets(start, stop, zone, "hour"):
         local = bucket.start.astimezone(zone)
         if local.hour % every_hours == 0 and (not ticks or ticks[-1].label != f"{local:%H}:00"):
@@ -447,7 +456,7 @@ class TimeZoneForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [(name, name) for name in sorted(available_timezones())]
+        _choice_field(self, "time_zone").choices = [(name, name) for name in sorted(available_timezones())]
 
 
 @require_http_methods(["GET", "POST"])

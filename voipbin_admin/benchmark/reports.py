@@ -23,9 +23,10 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from agents.models import Agent, Customer
@@ -154,7 +155,7 @@ def _password_hash() -> str:
     return make_password(BENCH_PASSWORD)
 
 
-def _timed(call: Callable[[], object], repeats: int) -> tuple[dict, object]:
+def _timed(call: Callable[[], Any], repeats: int) -> tuple[dict, Any]:
     result = call()  # warm-up (and the result to compare)
     samples = []
     for _ in range(repeats):
@@ -170,65 +171,68 @@ def _timed(call: Callable[[], object], repeats: int) -> tuple[dict, object]:
     }, result
 
 
-# The floors: one query each, written by hand for PostgreSQL (tstzrange intersections, the
-# zone's days and slots from generate_series with AT TIME ZONE), with the range as parameters.
+# The floors: one query each, written by hand for PostgreSQL (the zone's days and slots from
+# generate_series with AT TIME ZONE, so no boundaries come from Python), with the range as
+# parameters. Every agent of the benchmark existed for the whole range, so they need not clip
+# to creation and deletion as the selectors do.
 _FLOOR_INTERVALS = """
     WITH iv AS (
-        SELECT h.agent_id, h.to_status, h.reason, h.tm_create AS s,
-               LEAD(h.tm_create) OVER (PARTITION BY h.agent_id ORDER BY h.tm_create, h.id) AS e
-        FROM agents_agentstatuschange h JOIN agents_agent a ON a.id = h.agent_id
+        SELECT a.id AS agent_id, c.to_status, c.reason,
+               GREATEST(c.tm_create, %(start)s) AS s, COALESCE(c.next_at, %(stop)s) AS e
+        FROM agents_agent a CROSS JOIN LATERAL (
+            SELECT h.tm_create, h.to_status, h.reason,
+                   LEAD(h.tm_create) OVER (ORDER BY h.tm_create, h.id) AS next_at
+            FROM agents_agentstatuschange h
+            WHERE h.agent_id = a.id AND h.tm_create < %(stop)s
+              AND h.tm_create >= COALESCE((SELECT max(p.tm_create) FROM agents_agentstatuschange p
+                                           WHERE p.agent_id = a.id AND p.tm_create <= %(start)s), %(start)s)
+        ) c
         WHERE a.customer_id = %(customer)s
-          AND h.tm_create < %(stop)s
-          AND h.tm_create >= COALESCE((SELECT max(p.tm_create) FROM agents_agentstatuschange p
-                                       WHERE p.agent_id = a.id AND p.tm_create <= %(start)s), %(start)s)
-    ), clipped AS (
-        SELECT agent_id, to_status, reason,
-               tstzrange(s, COALESCE(e, %(stop)s)) * tstzrange(%(start)s, %(stop)s) AS r
-        FROM iv
+    )"""
+_FLOOR_PIECES = """, edges AS (
+        SELECT array_agg(t ORDER BY t) AS at FROM ({edges}) t
+    ), pieces AS (
+        SELECT iv.agent_id, iv.to_status, k,
+               LEAST(iv.e, edges.at[k + 1]) - GREATEST(iv.s, edges.at[k]) AS spent
+        FROM iv CROSS JOIN edges CROSS JOIN LATERAL generate_series(
+            width_bucket(iv.s, edges.at),
+            LEAST(width_bucket(iv.e, edges.at), array_length(edges.at, 1) - 1)) k
     )"""
 FLOOR_TOTALS_SQL = (
     _FLOOR_INTERVALS
     + """
     SELECT agent_id, to_status, CASE WHEN to_status = 'away' THEN reason ELSE '' END,
-           sum(extract(epoch FROM upper(r) - lower(r)))
-    FROM clipped WHERE NOT isempty(r)
-    GROUP BY 1, 2, 3"""
+           extract(epoch FROM sum(e - s))
+    FROM iv GROUP BY 1, 2, 3"""
 )
 FLOOR_BY_DAY_SQL = (
     _FLOOR_INTERVALS
-    + """, days AS (
-        SELECT tstzrange((d AT TIME ZONE %(zone)s), ((d + interval '1 day') AT TIME ZONE %(zone)s)) AS day
-        FROM generate_series((%(start)s AT TIME ZONE %(zone)s),
-                             (%(stop)s AT TIME ZONE %(zone)s) - interval '1 day', interval '1 day') d
+    + _FLOOR_PIECES.format(
+        edges="SELECT d AT TIME ZONE %(zone)s FROM generate_series(%(start)s AT TIME ZONE %(zone)s, "
+        "%(stop)s AT TIME ZONE %(zone)s, interval '1 day') d"
     )
-    SELECT c.agent_id, lower(d.day), c.to_status,
-           sum(extract(epoch FROM upper(c.r * d.day) - lower(c.r * d.day)))
-    FROM clipped c JOIN days d ON d.day && c.r
-    GROUP BY 1, 2, 3"""
+    + """
+    SELECT agent_id, k, to_status, extract(epoch FROM sum(spent)) FROM pieces GROUP BY 1, 2, 3"""
 )
 FLOOR_TIMELINE_SQL = (
     _FLOOR_INTERVALS
     + """
-    SELECT agent_id, to_status, lower(r), upper(r), reason FROM clipped WHERE NOT isempty(r)
-    ORDER BY agent_id, lower(r)"""
+    SELECT agent_id, to_status, s, e, reason FROM iv WHERE e > s ORDER BY agent_id, s"""
 )
 FLOOR_CURVE_SQL = (
     _FLOOR_INTERVALS
-    + """, slots AS (
-        SELECT tstzrange(t, t + interval '15 minutes') AS slot
-        FROM generate_series(%(start)s::timestamptz, %(stop)s::timestamptz - interval '15 minutes',
-                             interval '15 minutes') t
+    + _FLOOR_PIECES.format(
+        edges="SELECT generate_series(%(start)s::timestamptz, %(stop)s::timestamptz, interval '15 minutes')"
     )
-    SELECT lower(s.slot), c.to_status,
-           sum(extract(epoch FROM upper(c.r * s.slot) - lower(c.r * s.slot))) / 900
-    FROM clipped c JOIN slots s ON s.slot && c.r
-    GROUP BY 1, 2"""
+    + """
+    SELECT k, to_status, extract(epoch FROM sum(spent)) / 900 FROM pieces GROUP BY 1, 2"""
 )
 
 
 def _floor(sql: str, params: dict) -> Callable[[], list]:
     def call() -> list:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")  # as the selectors run (agents/reports/queries.py)
             cursor.execute(sql, params)
             return cursor.fetchall()
 
@@ -254,7 +258,7 @@ def measure_reports(customer: Customer, *, repeats: int, write: Callable[[str], 
     console.force_login(admin)
     figures: dict = {}
 
-    def add(name: str, call: Callable[[], object]) -> object:
+    def add(name: str, call: Callable[[], Any]) -> Any:
         figures[name], result = _timed(call, repeats)
         write(f"  {name}: {figures[name]['median_ms']} ms median")
         return result
@@ -299,13 +303,17 @@ def measure_reports(customer: Customer, *, repeats: int, write: Callable[[str], 
     add("API report, 1 day", lambda: _ok(api.get("/v1.0/reports/agent_status", api_day)))
     add("API report, 31 days by day", lambda: _ok(api.get("/v1.0/reports/agent_status", api_month)))
     for name, path in [
-        ("console report, 1 day", f"/reports/?from={day}&to={day}"),
-        ("console timeline, 1 day", f"/reports/timeline/?day={day}"),
+        ("console report, 1 day", f"/reports/?start={day}&end={day}"),
+        ("console timeline, 1 day (50 agents a page)", f"/reports/timeline/?day={day}"),
         ("console curve, 1 day", f"/reports/curve/?day={day}"),
     ]:
-        add(name, lambda path=path: _ok(console.get(path)))
+        add(name, _page(console, path))
     figures["rows"] = {"agents": len(day_report.rows), "day": str(day)}
     return figures
+
+
+def _page(client: Client, path: str) -> Callable[[], Any]:
+    return lambda: _ok(client.get(path))
 
 
 def _ok(response):
@@ -319,9 +327,14 @@ def _params(customer: Customer, start: datetime, stop: datetime) -> dict:
 
 
 def run_reports(
-    *, agents: int, days: int, changes: int, repeats: int, write: Callable[[str], object]
+    *, agents: int, days: int, changes: int, repeats: int, write: Callable[[str], object], reuse: bool = False
 ) -> dict:
-    customer = seed(agents=agents, days=days, changes=changes, write=write)
+    """Seed (or with `reuse`, take the data an earlier run seeded) and measure."""
+    customer = Customer.objects.filter(name=f"{BENCH_PREFIX}-reports").first() if reuse else None
+    if customer is None:
+        customer = seed(agents=agents, days=days, changes=changes, write=write)
+    else:
+        write("reusing the reports' data of an earlier run")
     return measure_reports(customer, repeats=repeats, write=write)
 
 

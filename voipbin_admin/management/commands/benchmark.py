@@ -68,6 +68,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--report-runs", type=int, default=20, help="Timed runs of each report figure.")
         parser.add_argument(
+            "--report-reuse", action="store_true", help="Measure the reports' data an earlier run seeded."
+        )
+        parser.add_argument(
             "--large",
             action="store_true",
             help="Measure large customers instead (issue 16): one customer per --sizes (1,000 to "
@@ -147,6 +150,7 @@ class Command(BaseCommand):
                 changes=options["report_changes"],
                 repeats=options["report_runs"],
                 write=self.stdout.write,
+                reuse=options["report_reuse"],
             )
         except BenchmarkError as error:
             raise CommandError(str(error)) from error
