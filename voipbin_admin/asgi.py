@@ -7,6 +7,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voipbin_admin.settings")
+# PostgreSQL connections from a pool (settings, DB_POOL): under ASGI, Django would otherwise open
+# one per request.
+os.environ.setdefault("DB_POOL", "1")
 
 # Django first: it sets up the apps the WebSocket routes import.
 django_application = get_asgi_application()

@@ -98,6 +98,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # "Performance"). Needs server-side binding. Off behind a pooler in transaction mode that
         # cannot keep prepared statements (PgBouncer before 1.21).
         DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    if env.bool("DB_POOL", default=False):
+        # Under ASGI a request's sync code may run on another thread than the last one's, and
+        # Django closes the connection of a request at its end, so without a pool every request
+        # opened a connection (and lost its prepared statements): `PUT .../status` ran at a
+        # fifth of the sync workers' rate. The ASGI entry point (`voipbin_admin/asgi.py`) turns
+        # it on; a pool replaces persistent connections.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2,
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
+            "timeout": 10,
+        }
     # Each test run (each pytest-xdist worker too) gets a database of its own, so two runs on
     # one server never collide; pytest-django drops it at the end.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
