@@ -190,7 +190,7 @@ _FLOOR_INTERVALS = """
         WHERE a.customer_id = %(customer)s
     )"""
 _FLOOR_PIECES = """, edges AS (
-        SELECT array_agg(t ORDER BY t) AS at FROM ({edges}) t
+        SELECT array_agg(x ORDER BY x) AS at FROM ({edges}) t(x)
     ), pieces AS (
         SELECT iv.agent_id, iv.to_status, k,
                LEAST(iv.e, edges.at[k + 1]) - GREATEST(iv.s, edges.at[k]) AS spent
