@@ -68,8 +68,10 @@ def _duration(later: str, earlier: str) -> str:
 
 
 def _seconds_of_sum(column: str) -> str:
+    """The seconds of a summed `_duration` column (PostgreSQL: as float8, which psycopg answers
+    as a float; exact to the microsecond for sums under 10**9 s, and no Decimal per row)."""
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM SUM({column}))"
+        return f"EXTRACT(EPOCH FROM SUM({column}))::float8"
     return f"(SUM({column}) / 1000000.0)"
 
 
