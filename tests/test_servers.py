@@ -23,6 +23,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.stream_support import PingWatch
+from voipbin_admin.asgi_worker import PING_INTERVAL_SECONDS, PING_TIMEOUT_SECONDS
+from voipbin_admin.management.commands import runserver as runserver_command
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = """
 import json
@@ -183,6 +187,32 @@ def test_runservers_request_lines_hold_no_credential(runserver, server_env):
     # runserver is Daphne's (it serves the event stream's WebSocket too): its request line.
     assert "HTTP GET /v1.0/me?accesskey=[redacted]&token=[redacted] 401" in logs
     assert not credentials_in(logs), logs
+
+
+# --- the event stream's keep-alive ---------------------------------------------------------------
+
+
+def test_runserver_pings_the_stream_every_10_seconds(runserver, server_env):
+    """The README's first command serves the stream with the production server's keep-alive
+    (contract section 11: a ping every 10 s; Daphne's own default is 20 s)."""
+    watch = PingWatch(
+        f"ws://127.0.0.1:{runserver.port}/v1.0/ws", {"Authorization": f"Bearer {server_env['access_key']}"}
+    )
+    watch.start()
+    try:
+        deadline = time.monotonic() + PING_INTERVAL_SECONDS + 5
+        while len(watch.pings) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        watch.stop()
+    assert watch.status == 101
+    assert watch.pings, "no ping within 15 s of the handshake"
+    assert watch.pings[0] - watch.opened_at < PING_INTERVAL_SECONDS + 3
+    assert watch.closed is None
+    assert runserver_command.Command.server_cls.keywords == {
+        "ping_interval": PING_INTERVAL_SECONDS,
+        "ping_timeout": PING_TIMEOUT_SECONDS,
+    }
 
 
 # --- the request line -----------------------------------------------------------------------------

@@ -27,8 +27,10 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # First, so that `runserver` is Daphne's: one development server for HTTP and the event
-    # stream's WebSocket (README, "Event stream").
+    # Before daphne: its `runserver` command (Daphne's, with the stream's keep-alive) wins.
+    "voipbin_admin.apps.VoipbinAdminConfig",
+    # Before Django's apps, so that `runserver` is Daphne's: one development server for HTTP and
+    # the event stream's WebSocket (README, "Event stream").
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -43,7 +45,6 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_tasks_db",
     "channels",
-    "voipbin_admin.apps.VoipbinAdminConfig",
     "agents",
     "tags",
 ]
