@@ -25,12 +25,16 @@ TAG_COUNT_LIMIT = 1000
 
 _COUNT = """
     SELECT COUNT(*) FROM (
-        SELECT 1 FROM tags_agenttag l JOIN agents_agent a ON a.id = l.agent_id
-        WHERE l.tag_id = tags_tag.id AND a.tm_delete IS NULL{status}
+        SELECT 1 FROM tags_agenttag l
+        WHERE l.tag_id = tags_tag.id
+          AND (SELECT a.tm_delete IS NULL{status} FROM agents_agent a WHERE a.id = l.agent_id)
         {limit}
     ) counted
 """
 _AVAILABLE = " AND a.status = 'available'"
+# (Each link's agent is a subquery, which PostgreSQL cannot turn into a join: a walk of the
+# tag's links that stops at the limit. As a join it planned from the table's average tag and
+# hashed every agent, 0.4 s a tag.)
 
 
 #: Per tag, the customer's live agents and the available ones, walked from the agents: each
@@ -75,12 +79,14 @@ def tag_list_with_capped_counts(*, customer_id: UUID) -> QuerySet[Tag]:
     """Tags by name with `agent_count` and `available_count` as in `tag_list_with_agent_counts`,
     each counted no further than `TAG_COUNT_LIMIT` + 1 (a bounded walk of the (tag, agent)
     index per tag rather than every link of the customer)."""
-    limit = TAG_COUNT_LIMIT + 1
+    # The limit is written into the statement, not bound: a prepared statement's generic plan
+    # (PostgreSQL's after 5 runs) with an unknown limit hashed every agent, 2 s a page.
+    limit = f"LIMIT {int(TAG_COUNT_LIMIT) + 1}"
     return (
         tag_list(customer_id=customer_id)
         .annotate(
-            agent_count=RawSQL(_COUNT.format(status="", limit="LIMIT %s"), [limit]),  # noqa: S611
-            available_count=RawSQL(_COUNT.format(status=_AVAILABLE, limit="LIMIT %s"), [limit]),  # noqa: S611
+            agent_count=RawSQL(_COUNT.format(status="", limit=limit), []),  # noqa: S611
+            available_count=RawSQL(_COUNT.format(status=_AVAILABLE, limit=limit), []),  # noqa: S611
         )
         .order_by("name")
     )

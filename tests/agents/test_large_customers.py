@@ -304,14 +304,14 @@ def test_the_tags_page_shows_a_capped_count(client, admin_a, monkeypatch):
     AgentTag.objects.bulk_create(AgentTag(agent=agent, tag=small) for agent in agents[:3])
     body = client.get(url("tag_list")).content.decode()
     night = body.split('data-tag="night"', 1)[1].split("</tr>", 1)[0]
-    assert re.search(r'<td class="num"[^>]*>5\+</td>', night), night
+    assert re.search(r'<td[^>]*class="num"[^>]*>5\+</td>', night), night
     small_row = body.split('data-tag="small"', 1)[1].split("</tr>", 1)[0]
-    assert re.search(r'<td class="num"[^>]*>3</td>', small_row), small_row
+    assert re.search(r'<td[^>]*class="num"[^>]*>3</td>', small_row), small_row
     Agent.objects.filter(pk__in=[agents[0].pk, agents[1].pk]).update(tm_delete=timezone.now())
     small_row = (
         client.get(url("tag_list")).content.decode().split('data-tag="small"', 1)[1].split("</tr>", 1)[0]
     )
-    assert re.search(r'<td class="num"[^>]*>1</td>', small_row), small_row  # deleted ones are not counted
+    assert re.search(r'<td[^>]*class="num"[^>]*>1</td>', small_row), small_row  # deleted ones are not counted
 
 
 @pytest.mark.parametrize("depth", [0, 40, 80])
