@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import template
-from django.templatetags.tz import do_timezone
 from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
@@ -57,33 +55,38 @@ def permission_labels(value: int) -> list[str]:
 
 
 @register.filter
-def in_time_zone(value: datetime | None, zone_name: str | None) -> datetime | None:
-    """`value` in the IANA time zone `zone_name` (the viewer's customer's); UTC for a name
-    this machine's zoneinfo does not know."""
-    if value is None:
-        return None
-    try:
-        zone = ZoneInfo(zone_name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return do_timezone(value, zone)  # as {{ value|timezone:zone }}: `date` leaves it in that zone
-
-
-@register.filter
 def wbr_at(value: str) -> str:
     """A SIP URI that may wrap before its `@` only, never inside the user part or the domain."""
     escaped = (conditional_escape(part) for part in str(value).split("@"))
     return mark_safe("<wbr>@".join(escaped))  # noqa: S308 (every part is escaped)
 
 
-@register.filter
-def messages_for(messages, section: str) -> list:
-    """The messages about one section of a page (`extra_tags` names it), shown in that section:
-    after a save, the browser is sent to the section, so that is where the eye is."""
-    return [message for message in messages if message.extra_tags == section]
+#: `extra_tags` of a message about one section of a page (`#status`, `#addresses`, ...): the
+#: form's view redirects to that section, so its message is shown there, where the eye is.
+SECTION_TAG_PREFIX = "section-"
 
 
-@register.filter
-def page_messages(messages) -> list:
-    """The messages about the page as a whole (no section named), shown at its top."""
-    return [message for message in messages if not message.extra_tags]
+def section_tag(section: str) -> str:
+    """The `extra_tags` token that sends a message to `section` (`messages.success(request,
+    text, extra_tags=section_tag("status"))`); other tokens stay CSS classes, as in Django."""
+    return SECTION_TAG_PREFIX + section
+
+
+def _section_of(message) -> str:
+    for token in (message.extra_tags or "").split():
+        if token.startswith(SECTION_TAG_PREFIX):
+            return token.removeprefix(SECTION_TAG_PREFIX)
+    return ""
+
+
+@register.simple_tag(takes_context=True)
+def messages_for(context, section: str = "") -> list:
+    """The messages to show at one place of the page: with `section`, those about that section;
+    without, the page's top: every other message, those about a section this page does not
+    show too (the view names the sections it renders in `message_sections`), so that none is
+    dropped (reading the messages marks them all as shown)."""
+    messages = context.get("messages") or ()
+    if section:
+        return [message for message in messages if _section_of(message) == section]
+    rendered = set(context.get("message_sections") or ())
+    return [message for message in messages if _section_of(message) not in rendered]

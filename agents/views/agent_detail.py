@@ -28,10 +28,12 @@ from agents.forms import (
 )
 from agents.models import Agent
 from agents.stream.topics import customer_agent_topic
+from agents.templatetags.console import section_tag
 from agents.views.common import (
     change_status,
     console_agent,
     error_text,
+    history_zone,
     live_updates,
     replace_addresses,
     status_history,
@@ -40,12 +42,16 @@ from tags.selectors import tag_list
 from voipbin_admin.console import add_domain_error, signed_in, supervisor_required
 from voipbin_admin.errors import DomainError
 
+#: The agent page's sections that always show their messages (templates/agents/agent_detail.html).
+AGENT_PAGE_SECTIONS = ("status", "addresses", "direct", "profile", "tags", "password")
+
 
 def _agent_page_context(request: HttpRequest, agent: Agent, overrides: dict) -> dict:
     tags = list(tag_list(customer_id=agent.customer_id))
     tag_names = {tag.id: tag.name for tag in tags}
     agent_tag_ids = [link.tag_id for link in agent.tag_links.all()]
     is_admin = permissions.is_admin_of(request.user, agent.customer_id)
+    may_change_permission = permissions.may_change_permission_of(request.user, agent)
     context = {
         "live": live_updates(
             customer_id=agent.customer_id,
@@ -56,6 +62,7 @@ def _agent_page_context(request: HttpRequest, agent: Agent, overrides: dict) -> 
         "now": timezone.now(),
         "agent_tags": [tag_names[t] for t in agent_tag_ids if t in tag_names],
         "history": status_history(agent),
+        "history_zone": history_zone(request),
         "is_admin": is_admin,
         "profile_form": AgentProfileForm(
             initial={"name": agent.name, "detail": agent.detail, "ring_method": agent.ring_method}
@@ -69,9 +76,11 @@ def _agent_page_context(request: HttpRequest, agent: Agent, overrides: dict) -> 
                 customer_id=agent.customer_id,
                 initial={"roles": permission_to_roles(agent.permission)},
             )
-            if permissions.may_change_permission_of(request.user, agent)
+            if may_change_permission
             else None
         ),
+        # The sections that show their own messages; the page's top shows the others.
+        "message_sections": [*AGENT_PAGE_SECTIONS, *(["permission"] if may_change_permission else [])],
         "password_form": PasswordResetForm(own=agent.pk == request.user.pk),
     }
     context.update(overrides)
@@ -104,7 +113,7 @@ def _save_agent_section(
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, done, extra_tags=section)  # shown in the section
+            messages.success(request, done, extra_tags=section_tag(section))
             return redirect(_agent_page_url(agent, section))
     return _render_agent_page(request, agent, status=400, **{f"{section}_form": form})
 
@@ -215,12 +224,12 @@ def agent_direct_hash(request: HttpRequest, agent_id: UUID) -> HttpResponse:
         try:
             updated = services.agent_regenerate_direct_hash(actor=request.user, agent=agent)
         except DomainError as error:
-            messages.error(request, error_text(error), extra_tags="direct")
+            messages.error(request, error_text(error), extra_tags=section_tag("direct"))
         else:
             messages.success(
                 request,
                 f"New direct SIP URI: {updated.direct_sip_uri}. The previous one no longer works.",
-                extra_tags="direct",
+                extra_tags=section_tag("direct"),
             )
         return redirect(_agent_page_url(agent, "direct"))
     return render(request, "agents/agent_direct_hash_confirm.html", {"agent": agent})

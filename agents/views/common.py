@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from agents import selectors, services
 from agents.forms import AddressEditor, StatusForm
 from agents.models import Agent
+from agents.reports.periods import customer_zone
+from agents.templatetags.console import section_tag
 from voipbin_admin.console import add_domain_error, console_object_or_404
 from voipbin_admin.errors import DomainError
 
@@ -63,6 +66,13 @@ def error_text(error: DomainError) -> str:
     return error.message
 
 
+def history_zone(request: HttpRequest) -> ZoneInfo:
+    """The zone the status history's times are shown in: the viewer's customer's, resolved
+    once per page (UTC when the stored name is not a zone, and then labelled UTC)."""
+    viewer = request.user
+    return customer_zone(viewer.customer.time_zone if isinstance(viewer, Agent) else "UTC")
+
+
 def status_history(agent: Agent) -> list[dict]:
     """Status changes, newest first, each with how long the agent stayed in that status."""
     rows = []
@@ -86,9 +96,11 @@ def change_status(
         else:
             new = form.cleaned_data["status"]
             if new == previous:
-                messages.info(request, f"Status is already {new}.", extra_tags="status")
+                messages.info(request, f"Status is already {new}.", extra_tags=section_tag("status"))
             else:
-                messages.success(request, f"Status changed from {previous} to {new}.", extra_tags="status")
+                messages.success(
+                    request, f"Status changed from {previous} to {new}.", extra_tags=section_tag("status")
+                )
             return redirect(success_url)
     return render_page(request, agent, status=400, status_form=form)
 
@@ -102,5 +114,5 @@ def replace_addresses(
     except DomainError as error:
         editor.add_domain_error(error)
         return render_page(request, agent, status=400, addresses=editor)
-    messages.success(request, "Addresses saved.", extra_tags="addresses")
+    messages.success(request, "Addresses saved.", extra_tags=section_tag("addresses"))
     return redirect(success_url)

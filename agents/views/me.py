@@ -12,7 +12,7 @@ from agents import selectors
 from agents.forms import AddressEditor, StatusForm
 from agents.models import Agent
 from agents.stream.topics import own_agent_topic
-from agents.views.common import change_status, live_updates, replace_addresses, status_history
+from agents.views.common import change_status, history_zone, live_updates, replace_addresses, status_history
 from voipbin_admin.console import signed_in
 
 
@@ -26,6 +26,8 @@ def _render_own_page(request: HttpRequest, agent: Agent, status: int = 200, **ov
         "agent": agent,
         "now": timezone.now(),
         "history": status_history(agent),
+        "history_zone": history_zone(request),
+        "message_sections": ["status", "addresses"],  # shown in their sections, not on top
         "status_form": StatusForm(initial={"status": agent.status}),
         "addresses": AddressEditor.from_agent(agent),
     }

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
 
-  document.documentElement.classList.replace("no-js", "js");
+  document.documentElement.classList.replace("no-js", "js"); // done by head.js already, normally
 
   const isTyping = (el) =>
     el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
@@ -69,9 +69,13 @@
   // ---- folded on a phone: the agents list's filters (the agents come first), an address
   // row's optional fields ------------------------------------------------------------------
   const onPhone = window.matchMedia("(max-width: 720px)");
+  // Until this has run, the CSS keeps their contents hidden on a phone (no layout shift);
+  // data-fold-done hands them over to the <details> element's own open and close.
   function foldOnPhone(root) {
-    if (!onPhone.matches) return;
-    root.querySelectorAll("details[data-fold-on-phone]").forEach((details) => (details.open = false));
+    root.querySelectorAll("details[data-fold-on-phone]").forEach((details) => {
+      if (onPhone.matches) details.open = false;
+      details.dataset.foldDone = "";
+    });
   }
   foldOnPhone(document);
 
@@ -270,4 +274,6 @@
     row.querySelector("[data-address-target]").setAttribute("aria-invalid", String(bad));
     row.classList.toggle("has-error", bad);
   });
+
+  document.documentElement.dataset.console = "ready"; // everything above is wired up
 })();

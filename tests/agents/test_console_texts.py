@@ -5,6 +5,8 @@ the tag a bulk action was about, a warning before deleting oneself, times with t
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.messages import get_messages
@@ -13,7 +15,7 @@ from django.urls import reverse
 from agents import services
 from agents.models import Customer
 from agents.permissions import SYSTEM
-from agents.templatetags.console import in_time_zone, wbr_at
+from agents.templatetags.console import wbr_at
 from tests.factories import make_tag
 
 
@@ -100,11 +102,23 @@ def test_history_times_are_shown_in_the_customers_time_zone(admin_client, admin_
     assert re.search(r'<abbr class="tz" title="Asia/Tokyo">JST</abbr>', body)
 
 
-def test_in_time_zone_falls_back_to_utc_for_an_unknown_zone(admin_a):
-    moment = admin_a.tm_create
-    assert in_time_zone(moment, "Europe/Berlin").utcoffset() is not None
-    assert in_time_zone(moment, "Not/AZone").tzname() == "UTC"
-    assert in_time_zone(None, "UTC") is None
+def test_history_times_are_labelled_utc_for_a_zone_that_is_not_one(admin_client, admin_a, agent_a):
+    Customer.objects.filter(pk=admin_a.customer_id).update(time_zone="Not/AZone")
+    services.agent_set_status(actor=SYSTEM, agent=agent_a, status="busy")
+    body = admin_client.get(url("agent_detail", agent_a.id)).content.decode()
+    assert "Not/AZone" not in body
+    assert '<abbr class="tz" title="UTC">UTC</abbr>' in body
+
+
+def test_history_times_are_in_the_zone_shown(admin_client, admin_a, agent_a):
+    Customer.objects.filter(pk=admin_a.customer_id).update(time_zone="Asia/Kathmandu")  # UTC+05:45
+    services.agent_set_status(actor=SYSTEM, agent=agent_a, status="busy")
+    change = agent_a.status_changes.latest("tm_create")
+    local = change.tm_create.astimezone(ZoneInfo("Asia/Kathmandu"))
+    assert local.utcoffset() == timedelta(hours=5, minutes=45)
+    body = admin_client.get(url("agent_detail", agent_a.id)).content.decode()
+    assert f'title="{local:%Y-%m-%d %H:%M:%S} Asia/Kathmandu"' in body
+    assert '<abbr class="tz" title="Asia/Kathmandu">' in body
 
 
 def test_a_sip_uri_may_wrap_before_its_at_only():

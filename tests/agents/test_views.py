@@ -1078,3 +1078,59 @@ def test_import_applies_the_text_it_previewed_whatever_the_line_breaks(
     run_tasks()
     agent_a.refresh_from_db()
     assert agent_a.detail == "line one\nline two"
+
+
+# --- messages: each shown once, where the eye is, none dropped ---------------------------------
+
+
+def test_a_sections_message_is_shown_in_its_section(signed_in, admin_a, agent_a):
+    client = signed_in(admin_a)
+    response = client.post(url("agent_status", agent_a.id), {"status": "busy"}, follow=True)
+    body = response.content.decode()
+    assert body.count("Status changed from offline to busy.") == 1
+    section = body[body.index('id="status"') : body.index('id="addresses"')]
+    assert "Status changed from offline to busy." in section
+
+
+def test_a_sections_message_is_shown_on_a_page_without_that_section(signed_in, admin_a, agent_a):
+    client = signed_in(admin_a)
+    client.post(url("agent_status", agent_a.id), {"status": "busy"})  # its redirect not followed
+    assert "Status changed from offline to busy." in client.get(url("agent_list")).content.decode()
+
+
+def test_the_permission_message_is_shown_when_the_section_is_gone(signed_in, admin_a, agent_a):
+    services.agent_set_permission(actor=SYSTEM, agent=agent_a, permission=Permission.CUSTOMER_ADMIN)
+    client = signed_in(admin_a)
+    # An admin makes itself a plain agent: its own page back in the console is the 403 page.
+    response = client.post(url("agent_permission", admin_a.id), {"roles": ["16"]}, follow=True)
+    assert response.status_code == 403
+    assert "Permission saved." in response.content.decode()
+
+
+# --- restyled markup keeps its roles (WebKit drops a table's semantics under display: block) ---
+
+
+def _parts_without_role(html: str, tag: str, role: str) -> list[str]:
+    return [part for part in re.findall(rf"<{tag}\b[^>]*>", html) if f'role="{role}"' not in part]
+
+
+def test_tables_drawn_as_cards_on_a_phone_say_their_roles(signed_in, admin_a, agent_a):
+    make_tag(admin_a.customer_id, name="vip")
+    services.access_key_create(actor=admin_a, customer_id=admin_a.customer_id, name="crm")
+    client = signed_in(admin_a)
+    for page in ("tag_list", "accesskey_list"):
+        body = client.get(url(page)).content.decode()
+        tables = re.findall(r'<table[^>]*class="table table-cards.*?</table>', body, re.S)
+        assert tables, page
+        for html in tables:
+            assert 'role="table"' in html.split(">", 1)[0], page
+            for tag, role in (("tr", "row"), ("th", "columnheader"), ("td", "cell")):
+                assert _parts_without_role(html, tag, role) == [], (page, tag)
+
+
+def test_the_walls_groups_and_tiles_say_their_roles(signed_in, admin_a, agent_a):
+    body = signed_in(admin_a).get(url("board") + "?wall=1").content.decode()
+    assert re.findall(r'<section class="status-group[^>]*>', body)
+    assert _parts_without_role(body, 'section class="status-group', "region") == []
+    assert _parts_without_role(body, 'ul class="tiles"', "list") == []
+    assert _parts_without_role(body, 'li class="tile ', "listitem") == []

@@ -31,8 +31,9 @@ NAMES = [
 
 
 def scripts_ready(page):
-    """Wait for console.js to have run: it marks <html> with "js" and wires up the page in one go."""
-    page.wait_for_function("document.documentElement.classList.contains('js')")
+    """Wait for console.js to have run: it wires up the page in one go, then marks <html> with
+    data-console="ready" (head.js marks it "js" before the first paint)."""
+    page.wait_for_function("document.documentElement.dataset.console === 'ready'")
 
 
 @pytest.fixture

@@ -286,3 +286,25 @@ def test_on_a_phone_the_top_bar_is_one_row_with_a_menu(browser, live_server, adm
         expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
     finally:
         context.close()
+
+
+def test_on_a_phone_the_menu_and_filters_are_folded_before_console_js_runs(browser, live_server, admin_a):
+    """No layout shift: the first paint is already the phone's (head.js), not the three-row
+    navigation and open filters that console.js, deferred, used to fold."""
+    context = browser.new_context(base_url=live_server.url, **SIZES["phone"])
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    try:
+        page.goto("/login/")
+        page.get_by_label("Username").fill("alice-admin")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
+        page.route("**/js/console.js", lambda route: route.abort())  # as if it had not run yet
+        page.goto("/agents/")
+        assert page.evaluate("document.documentElement.dataset.console") is None
+        expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+        expect(page.locator(".filters-fold form")).to_be_hidden()
+        assert page.locator(".topbar").evaluate("(el) => el.getBoundingClientRect().height") <= 64
+    finally:
+        context.close()
