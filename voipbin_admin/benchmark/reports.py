@@ -8,12 +8,13 @@ rows in Python). A working day is the same shape for everyone, shifted per agent
 starts at about 07:00, calls ring and are answered, there are breaks, lunch and coaching with
 reasons, and the shift ends offline.
 
-Then it times, median and p95 over `repeats` runs each, the selectors the doors call (the API
-and the console add their rendering, timed too): the day report of the whole customer, the
+Then it times, median and p95 over `repeats` runs each, the selectors the doors call (the
+API and the console add their rendering, timed too): the day report of the whole customer, the
 31-day report (totals, as the console shows it, and by day, as the API answers it), the
 timeline and the staffing curve of one day; and for each a *floor*: the same numbers from one
-hand-written SQL query, written for PostgreSQL alone, in the same run. The floors' results are
-compared with the selectors' so that the floor measures the same work.
+hand-written SQL query, written for PostgreSQL alone, run in turns with the selector (the
+machine is shared). The floors' results are compared with the selectors' so that the floor
+measures the same work.
 """
 
 from __future__ import annotations
@@ -155,6 +156,12 @@ def _password_hash() -> str:
     return make_password(BENCH_PASSWORD)
 
 
+def _summary(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median_ms": round(statistics.median(samples), 1), "p95_ms": round(p95, 1), "runs": len(samples)}
+
+
 def _timed(call: Callable[[], Any], repeats: int) -> tuple[dict, Any]:
     result = call()  # warm-up (and the result to compare)
     samples = []
@@ -162,13 +169,7 @@ def _timed(call: Callable[[], Any], repeats: int) -> tuple[dict, Any]:
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {
-        "median_ms": round(statistics.median(samples), 1),
-        "p95_ms": round(p95, 1),
-        "runs": repeats,
-    }, result
+    return _summary(samples), result
 
 
 # The floors: one query each, written by hand for PostgreSQL (the zone's days and slots from
@@ -263,35 +264,63 @@ def measure_reports(customer: Customer, *, repeats: int, write: Callable[[str], 
         write(f"  {name}: {figures[name]['median_ms']} ms median")
         return result
 
+    def add_with_floor(name: str, call: Callable[[], Any], floor_call: Callable[[], Any]) -> tuple[Any, Any]:
+        """The selector and its floor, run in turns, so that both meet the same moments of a
+        machine shared with other work."""
+        result, floor_result = call(), floor_call()  # warm-up, and the results to compare
+        samples: dict[str, list[float]] = {name: [], f"floor {name}": []}
+        for _ in range(repeats):
+            for label, each in ((name, call), (f"floor {name}", floor_call)):
+                started = time.perf_counter()
+                each()
+                samples[label].append((time.perf_counter() - started) * 1000)
+        for label, values in samples.items():
+            figures[label] = _summary(values)
+            write(f"  {label}: {figures[label]['median_ms']} ms median")
+        return result, floor_result
+
     def report(start: datetime, interval: str) -> Callable[[], selectors.StatusReport]:
         return lambda: selectors.agent_status_report(
             customer=customer, start=start, stop=day_stop, interval=interval, now=now
         )
 
-    day_report = add("report, 1 day", report(day_start, "total"))
-    floor = add("floor report, 1 day", _floor(FLOOR_TOTALS_SQL, _params(customer, day_start, day_stop)))
+    day_report, floor = add_with_floor(
+        "report, 1 day",
+        report(day_start, "total"),
+        _floor(FLOOR_TOTALS_SQL, _params(customer, day_start, day_stop)),
+    )
     assert isinstance(day_report, selectors.StatusReport)
     _check("report, 1 day", day_report.totals.total_seconds, sum(float(row[3]) for row in floor))
-    month = add("report, 31 days", report(month_start, "total"))
-    floor = add("floor report, 31 days", _floor(FLOOR_TOTALS_SQL, _params(customer, month_start, day_stop)))
+    month, floor = add_with_floor(
+        "report, 31 days",
+        report(month_start, "total"),
+        _floor(FLOOR_TOTALS_SQL, _params(customer, month_start, day_stop)),
+    )
     assert isinstance(month, selectors.StatusReport)
     _check("report, 31 days", month.totals.total_seconds, sum(float(row[3]) for row in floor))
-    by_day = add("report, 31 days by day", report(month_start, "day"))
-    floor = add(
-        "floor report, 31 days by day", _floor(FLOOR_BY_DAY_SQL, _params(customer, month_start, day_stop))
+    by_day, floor = add_with_floor(
+        "report, 31 days by day",
+        report(month_start, "day"),
+        _floor(FLOOR_BY_DAY_SQL, _params(customer, month_start, day_stop)),
     )
     assert isinstance(by_day, selectors.StatusReport)
     _check("report, 31 days by day", by_day.totals.total_seconds, sum(float(row[3]) for row in floor))
-    timeline = add("timeline, 1 day", lambda: selectors.agent_timeline(customer=customer, day=day, now=now))
-    floor = add("floor timeline, 1 day", _floor(FLOOR_TIMELINE_SQL, _params(customer, day_start, day_stop)))
+    timeline, floor = add_with_floor(
+        "timeline, 1 day",
+        lambda: selectors.agent_timeline(customer=customer, day=day, now=now),
+        _floor(FLOOR_TIMELINE_SQL, _params(customer, day_start, day_stop)),
+    )
     assert isinstance(timeline, selectors.Timeline)
     _check(
         "timeline",
         sum(segment.seconds for row in timeline.rows for segment in row.segments),
         sum((row[3] - row[2]).total_seconds() for row in floor),
     )
-    curve = add("curve, 1 day", lambda: selectors.staffing_curve(customer=customer, day=day, now=now))
-    floor = add("floor curve, 1 day", _floor(FLOOR_CURVE_SQL, _params(customer, day_start, day_stop)))
+    curve, floor = add_with_floor(
+        "curve, 1 day",
+        lambda: selectors.staffing_curve(customer=customer, day=day, now=now),
+        _floor(FLOOR_CURVE_SQL, _params(customer, day_start, day_stop)),
+    )
     assert isinstance(curve, selectors.StaffingCurve)
     _check(
         "curve",
