@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from agents.models import AccessKey, Agent, AgentStatusChange, LoginToken
@@ -182,7 +183,9 @@ def test_list_and_its_representation_take_a_constant_number_of_queries(
 
     with django_assert_num_queries(1):
         page = agent_representations(agent_list(customer_id=admin_a.customer_id).with_representation())
-    with django_assert_num_queries(1):
+    # With `q`, PostgreSQL first counts the customer's agents up to SEARCH_SCAN_LIMIT (which
+    # search plan fits: agents.selectors.agent_list); still the same at any size.
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 1):
         filtered = agent_representations(
             agent_list(customer_id=admin_a.customer_id, tag_ids=[tags[0].id], q="agent").with_representation()
         )
