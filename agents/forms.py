@@ -56,8 +56,8 @@ PAGE_SIZE_CHOICES = [("25", "25"), ("50", "50"), ("100", "100"), ("200", "200")]
 
 
 def _tag_choices(tags) -> list[tuple[str, str]]:
-    """Tags by name, as on the tags page, in every list of the console (filters, bulk, forms)."""
-    return [(str(tag.id), tag.name) for tag in sorted(tags, key=lambda tag: (tag.name.casefold(), tag.name))]
+    """The tags in the order given: `tags.selectors.tag_list`'s, the one order of every list."""
+    return [(str(tag.id), tag.name) for tag in tags]
 
 
 def role_choices_for(actor: Agent) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 
 from agents import permissions
 from agents.permissions import Actor
@@ -16,7 +17,11 @@ from voipbin_admin.errors import NotFound
 
 
 def tag_list(*, customer_id: UUID) -> QuerySet[Tag]:
-    return Tag.objects.live().for_customer(customer_id).newest_first()
+    """The customer's live tags in name order, case-insensitive whatever the database's collation
+    (SQLite's and a C-collated PostgreSQL's binary order put "Mike" before "alpha"): the one
+    order of every list of tags (the tags page, the console's filters and forms, the board's
+    coverage). The API's pages reorder them newest first."""
+    return Tag.objects.live().for_customer(customer_id).order_by(Lower("name"), "name", "id")
 
 
 #: The tags page counts a tag's agents up to here ("1,000+"), so that it costs the same for a
@@ -55,7 +60,7 @@ def tag_list_with_agent_counts(*, customer_id: UUID) -> list[Tag]:
     are available (`available_count`): two queries, costing the customer's links, not the
     table's (a count per tag, joined from the tags, took 1.4 s for a customer of 1,000 agents
     beside one of 1,000,000; README, "Large customers")."""
-    tags = list(tag_list(customer_id=customer_id).order_by("name"))
+    tags = list(tag_list(customer_id=customer_id))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(_COVERAGE_SQL, [customer_id])
@@ -82,13 +87,9 @@ def tag_list_with_capped_counts(*, customer_id: UUID) -> QuerySet[Tag]:
     # The limit is written into the statement, not bound: a prepared statement's generic plan
     # (PostgreSQL's after 5 runs) with an unknown limit hashed every agent, 2 s a page.
     limit = f"LIMIT {int(TAG_COUNT_LIMIT) + 1}"
-    return (
-        tag_list(customer_id=customer_id)
-        .annotate(
-            agent_count=RawSQL(_COUNT.format(status="", limit=limit), []),  # noqa: S611
-            available_count=RawSQL(_COUNT.format(status=_AVAILABLE, limit=limit), []),  # noqa: S611
-        )
-        .order_by("name")
+    return tag_list(customer_id=customer_id).annotate(
+        agent_count=RawSQL(_COUNT.format(status="", limit=limit), []),  # noqa: S611
+        available_count=RawSQL(_COUNT.format(status=_AVAILABLE, limit=limit), []),  # noqa: S611
     )
 
 

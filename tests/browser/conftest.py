@@ -15,6 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
+
+from agents import services
+from agents.permissions import SYSTEM
+from tests.factories import PASSWORD, make_agent, make_tag
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
 # itself (fixtures, assertions) are still plain synchronous calls.
@@ -24,6 +29,24 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 _saved: list[Path] = []
+
+#: The two screens every console page is checked on (tests/browser/test_screens.py).
+SIZES = {
+    "desktop": {"viewport": {"width": 1440, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+
+#: The width a select needs to show its widest choice whole (a copy of it at its own intrinsic
+#: width: Chromium draws the arrow beside the padding), and the width it has, in px.
+SELECT_WIDTHS = """(el) => {
+    const probe = el.cloneNode(true);
+    probe.removeAttribute("id");
+    Object.assign(probe.style, {width: "auto", minWidth: "0", maxWidth: "none", position: "absolute"});
+    el.parentNode.appendChild(probe);
+    const needed = probe.getBoundingClientRect().width;
+    probe.remove();
+    return [needed, el.getBoundingClientRect().width];
+}"""
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -140,12 +163,69 @@ def screenshot():
 
 @pytest.fixture
 def sign_in(page, password):
-    def sign_in_as(username: str):
-        page.goto("/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/login/" not in url)
+    return lambda username: sign_in_as(page, username, password)
+
+
+def sign_in_as(page: Page, username: str, password: str = PASSWORD) -> Page:
+    """Sign in through the console's sign-in page, as a person does."""
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    return page
+
+
+@pytest.fixture
+def sized_page(browser, live_server):
+    """`sized_page("phone")`: a page in a fresh context of one of SIZES, closed after the test."""
+    from django.core.cache import cache
+
+    cache.clear()  # failed logins counted by earlier tests must not throttle these sign-ins
+    contexts = []
+
+    def open_page(size: str) -> Page:
+        context = browser.new_context(base_url=live_server.url, **SIZES[size])
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(5000)
         return page
 
-    return sign_in_as
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+NAMES = [
+    ("ada", "Ada Lovelace", "available"),
+    ("grace", "Grace Hopper", "busy"),
+    ("alan", "Alan Turing", "away"),
+    ("radia", "Radia Perlman", "available"),
+    ("ken", "Ken Thompson", "ringing"),
+    ("barbara", "Barbara Liskov", "offline"),
+    ("linus", "Linus Torvalds", "busy"),
+    ("margaret", "Margaret Hamilton", "available"),
+]
+
+
+def scripts_ready(page: Page) -> None:
+    """Wait for console.js to have run: it wires up the page in one go, then marks <html> with
+    data-console="ready" (head.js marks it "js" before the first paint)."""
+    page.wait_for_function("document.documentElement.dataset.console === 'ready'")
+
+
+@pytest.fixture
+def floor(admin_a, agent_a, manager_a):
+    """A small call floor: tags, agents in every status, one tag nobody available has."""
+    english = make_tag(admin_a.customer_id, name="english")
+    billing = make_tag(admin_a.customer_id, name="billing")
+    make_tag(admin_a.customer_id, name="german")
+    services.agent_update(actor=SYSTEM, agent=agent_a, name="Pat Agent")
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[billing.id])
+    for index, (username, name, status) in enumerate(NAMES):
+        agent = make_agent(admin_a.customer_id, username=username, name=name, tag_ids=[english.id])
+        services.agent_replace_addresses(
+            actor=SYSTEM, agent=agent, addresses=[{"type": "extension", "target": str(2000 + index)}]
+        )
+        services.agent_set_status(actor=SYSTEM, agent=agent, status=status, reason="shift start")
+    return {"english": english, "billing": billing}

@@ -9,10 +9,8 @@ from playwright.sync_api import expect
 from agents import selectors, services
 from agents.models import Agent
 from agents.permissions import SYSTEM
-from tests.browser.test_console import floor, scripts_ready
+from tests.browser.conftest import scripts_ready
 from tests.factories import make_agent, make_tag
-
-__all__ = ["floor"]
 
 
 def _set_status(agent, status: str) -> None:

@@ -12,10 +12,8 @@ from playwright.sync_api import expect
 from agents import services
 from agents.models import AgentStatus
 from agents.permissions import SYSTEM
-from tests.browser.test_console import floor, scripts_ready
+from tests.browser.conftest import SELECT_WIDTHS, scripts_ready
 from tests.factories import make_agent, make_tag
-
-__all__ = ["floor"]
 
 pytestmark = pytest.mark.browser
 
@@ -25,19 +23,6 @@ FOCUSED_TILE = "document.activeElement.closest('.tile')?.dataset.agent ?? docume
 CUT_NAMES = """() => Array.from(document.querySelectorAll(".tile-name"))
     .filter((el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)
     .map((el) => [el.textContent, el.clientWidth, el.scrollWidth])"""
-
-
-#: The width a select needs to show its widest choice whole (a copy of it at its own intrinsic
-#: width: Chromium draws the arrow beside the padding), and the width it has, in px.
-SELECT_WIDTHS = """(el) => {
-    const probe = el.cloneNode(true);
-    probe.removeAttribute("id");
-    Object.assign(probe.style, {width: "auto", minWidth: "0", maxWidth: "none", position: "absolute"});
-    el.parentNode.appendChild(probe);
-    const needed = probe.getBoundingClientRect().width;
-    probe.remove();
-    return [needed, el.getBoundingClientRect().width];
-}"""
 
 
 def _stream_is_live(page) -> None:

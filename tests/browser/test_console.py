@@ -14,43 +14,10 @@ from playwright.sync_api import expect
 from agents import services
 from agents.models import Agent, AgentStatusChange
 from agents.permissions import SYSTEM
-from tests.factories import PASSWORD, make_agent, make_tag
+from tests.browser.conftest import NAMES, scripts_ready
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-NAMES = [
-    ("ada", "Ada Lovelace", "available"),
-    ("grace", "Grace Hopper", "busy"),
-    ("alan", "Alan Turing", "away"),
-    ("radia", "Radia Perlman", "available"),
-    ("ken", "Ken Thompson", "ringing"),
-    ("barbara", "Barbara Liskov", "offline"),
-    ("linus", "Linus Torvalds", "busy"),
-    ("margaret", "Margaret Hamilton", "available"),
-]
-
-
-def scripts_ready(page):
-    """Wait for console.js to have run: it wires up the page in one go, then marks <html> with
-    data-console="ready" (head.js marks it "js" before the first paint)."""
-    page.wait_for_function("document.documentElement.dataset.console === 'ready'")
-
-
-@pytest.fixture
-def floor(admin_a, agent_a, manager_a):
-    """A small call floor: tags, agents in every status, one tag nobody available has."""
-    english = make_tag(admin_a.customer_id, name="english")
-    billing = make_tag(admin_a.customer_id, name="billing")
-    make_tag(admin_a.customer_id, name="german")
-    services.agent_update(actor=SYSTEM, agent=agent_a, name="Pat Agent")
-    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[billing.id])
-    for index, (username, name, status) in enumerate(NAMES):
-        agent = make_agent(admin_a.customer_id, username=username, name=name, tag_ids=[english.id])
-        services.agent_replace_addresses(
-            actor=SYSTEM, agent=agent, addresses=[{"type": "extension", "target": str(2000 + index)}]
-        )
-        services.agent_set_status(actor=SYSTEM, agent=agent, status=status, reason="shift start")
-    return {"english": english, "billing": billing}
 
 
 def test_supervisor_creates_an_agent_and_manages_it(page, sign_in, screenshot, admin_a, floor):

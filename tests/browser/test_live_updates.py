@@ -10,10 +10,8 @@ from playwright.sync_api import expect
 
 from agents import services
 from agents.permissions import SYSTEM
-from tests.browser.test_console import floor, scripts_ready
+from tests.browser.conftest import scripts_ready
 from tests.factories import make_agent
-
-__all__ = ["floor"]
 
 
 def _set_status(agent, status: str) -> None:

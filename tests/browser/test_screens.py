@@ -10,6 +10,7 @@ reports every problem of every page together.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,19 +21,13 @@ from playwright.sync_api import Page, expect
 
 from agents import services
 from agents.permissions import SYSTEM
-from tests.browser.test_console import floor, scripts_ready
+from tests.browser.conftest import SELECT_WIDTHS, SIZES, scripts_ready, sign_in_as
 from tests.factories import PASSWORD, make_agent
-
-__all__ = ["floor"]
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SIZES = {
-    "desktop": {"viewport": {"width": 1440, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-}
 MIN_FIELD_WIDTH = 120
 
 #: The text fields a person types into (hidden ones, e.g. in folded filters, are left out).
@@ -71,6 +66,12 @@ def _import_detail(page: Page, data: dict) -> None:
     page.get_by_role("button", name="Preview import").click()
     page.get_by_role("button", name="Apply import").click()
     expect(page.locator("[data-import-progress]")).to_be_visible()
+
+
+def _import_result(page: Page, data: dict) -> None:
+    _import_detail(page, data)
+    data["run_tasks"]()  # the background worker's turn
+    expect(page.get_by_role("heading", name=re.compile("^Import applied"))).to_be_visible(timeout=10_000)
 
 
 def _select_on_agents_list(page: Page, usernames: list[str], action: str) -> None:
@@ -112,8 +113,13 @@ SCREENS = [
     Screen("import", "alice-admin", "/agents/import/"),
     Screen("import-preview", "alice-admin", _import_preview),
     Screen("import-progress", "alice-admin", _import_detail),
+    Screen("import-result", "alice-admin", _import_result),
     Screen("bulk-confirm", "alice-admin", _bulk_confirm),
     Screen("bulk-result", "alice-admin", _bulk_result),
+    Screen("reports", "alice-admin", "/reports/"),
+    Screen("reports-timeline", "alice-admin", "/reports/timeline/"),
+    Screen("reports-curve", "alice-admin", "/reports/curve/"),
+    Screen("reports-time-zone", "alice-admin", "/reports/time-zone/"),
     Screen("404-signed-in", "alice-admin", "/agents/00000000-0000-0000-0000-000000000000/"),
     Screen("me", "pat-agent", "/me/"),
     Screen("forbidden", "pat-agent", "/agents/"),
@@ -121,7 +127,7 @@ SCREENS = [
 
 
 @pytest.fixture
-def screens_data(admin_a, agent_a, floor):
+def screens_data(admin_a, agent_a, floor, run_tasks):
     services.agent_replace_addresses(
         actor=SYSTEM,
         agent=agent_a,
@@ -135,12 +141,20 @@ def screens_data(admin_a, agent_a, floor):
     long_name = make_agent(admin_a.customer_id, username="donald-t", name="Donald Torvaldsen")
     services.agent_set_status(actor=SYSTEM, agent=long_name, status="available")
     key, _token = services.access_key_create(actor=admin_a, customer_id=admin_a.customer_id, name="CRM sync")
-    return {"agent_id": agent_a.id, "tag_id": floor["english"].id, "key_id": key.id}
+    return {"agent_id": agent_a.id, "tag_id": floor["english"].id, "key_id": key.id, "run_tasks": run_tasks}
 
 
 def problems_of(page: Page, axe_source: str) -> list[str]:
     """What is wrong with the page as shown: sideways scrolling, narrow fields, axe violations."""
     found = []
+    # Folded parts (a phone's agents filters, an address row's optional fields) are measured
+    # too: opened for the checks, folded again after.
+    page.evaluate(
+        """() => document.querySelectorAll("details:not([open])").forEach((details) => {
+            details.open = true;
+            details.dataset.openedForCheck = "";
+        })"""
+    )
     # Against the screen's width, not innerWidth: a phone's browser widens its layout viewport
     # to a page that is too wide (and zooms out), so innerWidth would grow with the page.
     wide, screen = page.evaluate("document.scrollingElement.scrollWidth"), page.viewport_size["width"]
@@ -158,27 +172,41 @@ def problems_of(page: Page, axe_source: str) -> list[str]:
         """() => Array.from(document.querySelectorAll("select"))
             .filter((el) => el.getClientRects().length)
             .map((el) => {
-                const probe = el.cloneNode(true);  // at its intrinsic width: its widest choice whole
-                probe.removeAttribute("id");
-                Object.assign(probe.style, {width: "auto", minWidth: "0", maxWidth: "none"});
-                probe.style.position = "absolute";
-                el.parentNode.appendChild(probe);
-                const needed = probe.getBoundingClientRect().width;
-                probe.remove();
-                return [el.name || el.id, Math.round(el.getBoundingClientRect().width), Math.round(needed)];
+                const [needed, width] = (SELECT_WIDTHS)(el);
+                return [el.name || el.id, Math.round(width), Math.round(needed)];
             })
-            .filter(([, width, needed]) => width < needed)"""
+            .filter(([, width, needed]) => width < needed)""".replace("SELECT_WIDTHS", SELECT_WIDTHS)
     )
     found += [f"select {name!r} is {width} px wide, its choices need {needed}" for name, width, needed in cut]
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source)  # evaluated by the browser itself: the page's CSP does not apply
-    violations = page.evaluate(
+    # A contrast axe cannot decide (text on an SVG or over a bar, an icon hidden from assistive
+    # technology, overlapping boxes) is reported as a warning, not a failure: axe marks many such
+    # cases on pages whose colours are fine, and each needs a person to look at it.
+    violations, undecided = page.evaluate(
         """(tags) => axe
-            .run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
-            .then((r) => r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" "))}`))""",
+            .run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations", "incomplete"]})
+            .then((r) => [
+                r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" "))}`),
+                r.incomplete
+                    .filter((v) => v.id === "color-contrast")
+                    .flatMap((v) => v.nodes.map((n) => n.target.join(" "))),
+            ])""",
         AXE_TAGS,
     )
+    if undecided:
+        warnings.warn(
+            f"{page.url}: axe could not decide the colour contrast of {len(undecided)} elements: "
+            + ", ".join(undecided[:5]),
+            stacklevel=2,
+        )
     found += [f"axe {violation}" for violation in violations]
+    page.evaluate(
+        """() => document.querySelectorAll("details[data-opened-for-check]").forEach((details) => {
+            details.open = false;
+            delete details.dataset.openedForCheck;
+        })"""
+    )
     return found
 
 
@@ -208,11 +236,7 @@ def test_every_page_fits_and_passes_axe(browser, live_server, screenshot, screen
             if screen.user != signed_in_as:
                 context.clear_cookies()
                 if screen.user:
-                    page.goto("/login/")
-                    page.get_by_label("Username").fill(screen.user)
-                    page.get_by_label("Password").fill(PASSWORD)
-                    page.get_by_role("button", name="Sign in").click()
-                    page.wait_for_url(lambda url: "/login/" not in url)
+                    sign_in_as(page, screen.user)
                 signed_in_as = screen.user
             try:
                 if callable(screen.path):
@@ -262,49 +286,70 @@ def test_the_admin_agent_page_fits_1440_px_and_its_labels_are_words(page, admin_
     assert not [text for text in texts if text.lower().startswith("tm ")], texts
 
 
-def test_on_a_phone_the_top_bar_is_one_row_with_a_menu(browser, live_server, admin_a):
-    context = browser.new_context(base_url=live_server.url, **SIZES["phone"])
-    page = context.new_page()
-    page.set_default_timeout(5000)
-    try:
-        page.goto("/login/")
-        page.get_by_label("Username").fill("alice-admin")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/login/" not in url)
-        scripts_ready(page)
-        assert page.locator(".topbar").evaluate("(el) => el.getBoundingClientRect().height") <= 64
-        nav = page.get_by_role("navigation", name="Main")
-        menu = page.get_by_role("button", name="Menu")
-        expect(nav).to_be_hidden()
-        expect(page.locator("kbd").first).to_be_hidden()  # no shortcut hints on a touch screen
-        expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_hidden()
-        menu.click()
-        expect(menu).to_have_attribute("aria-expanded", "true")
-        nav.get_by_role("link", name="Tags").click()
-        expect(page).to_have_url(re.compile(r"/tags/$"))
-        expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
-    finally:
-        context.close()
+def test_on_a_phone_the_top_bar_is_one_row_with_a_menu(sized_page, admin_a):
+    page = sign_in_as(sized_page("phone"), "alice-admin")
+    scripts_ready(page)
+    assert page.locator(".topbar").evaluate("(el) => el.getBoundingClientRect().height") <= 64
+    nav = page.get_by_role("navigation", name="Main")
+    menu = page.get_by_role("button", name="Menu")
+    expect(nav).to_be_hidden()
+    expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Tags")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/board/$"))  # its search and wall mode have hints
+    expect(page.locator("kbd:visible")).to_have_count(0)  # no shortcut hint on a touch screen
+    nav.get_by_role("link", name="Tags").click()
+    expect(page).to_have_url(re.compile(r"/tags/$"))
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
 
 
-def test_on_a_phone_the_menu_and_filters_are_folded_before_console_js_runs(browser, live_server, admin_a):
+def test_on_a_desktop_the_shortcut_hints_are_shown(sized_page, admin_a):
+    """The other half of the touch test above: the same selector finds the hints here."""
+    page = sign_in_as(sized_page("desktop"), "alice-admin")
+    scripts_ready(page)
+    expect(page).to_have_url(re.compile(r"/board/$"))
+    expect(page.locator("kbd:visible")).not_to_have_count(0)
+
+
+def test_on_a_phone_the_menu_and_filters_are_folded_before_console_js_runs(sized_page, admin_a):
     """No layout shift: the first paint is already the phone's (head.js), not the three-row
     navigation and open filters that console.js, deferred, used to fold."""
-    context = browser.new_context(base_url=live_server.url, **SIZES["phone"])
-    page = context.new_page()
-    page.set_default_timeout(5000)
-    try:
-        page.goto("/login/")
-        page.get_by_label("Username").fill("alice-admin")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/login/" not in url)
-        page.route("**/js/console.js", lambda route: route.abort())  # as if it had not run yet
-        page.goto("/agents/")
-        assert page.evaluate("document.documentElement.dataset.console") is None
-        expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
-        expect(page.locator(".filters-fold form")).to_be_hidden()
-        assert page.locator(".topbar").evaluate("(el) => el.getBoundingClientRect().height") <= 64
-    finally:
-        context.close()
+    page = sign_in_as(sized_page("phone"), "alice-admin")
+    page.route("**/js/console.js", lambda route: route.abort())  # as if it had not run yet
+    page.goto("/agents/")
+    assert page.evaluate("document.documentElement.dataset.console") is None
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+    expect(page.locator(".filters-fold form")).to_be_hidden()
+    assert page.locator(".topbar").evaluate("(el) => el.getBoundingClientRect().height") <= 64
+
+
+def test_on_a_phone_the_first_agent_is_in_view_without_scrolling(sized_page, admin_a, floor):
+    page = sign_in_as(sized_page("phone"), "alice-admin")
+    page.goto("/agents/")
+    scripts_ready(page)
+    box = page.locator("tr[data-agent]").first.bounding_box()
+    assert box is not None
+    assert box["y"] >= 0, box
+    assert box["y"] + box["height"] <= 844, box
+
+
+def test_on_a_phone_the_move_buttons_do_not_cover_the_target(sized_page, screens_data):
+    page = sign_in_as(sized_page("phone"), "alice-admin")
+    page.goto(f"/agents/{screens_data['agent_id']}/")
+    scripts_ready(page)
+    rows = page.locator("[data-address-row]:has([data-address-target])")
+    expect(rows).not_to_have_count(0)
+    for index in range(rows.count()):
+        tools = rows.nth(index).locator(".row-tools").bounding_box()
+        target = rows.nth(index).locator("[data-address-target]").bounding_box()
+        assert tools is not None
+        assert target is not None
+        apart = (
+            tools["x"] + tools["width"] <= target["x"]
+            or target["x"] + target["width"] <= tools["x"]
+            or tools["y"] + tools["height"] <= target["y"]
+            or target["y"] + target["height"] <= tools["y"]
+        )
+        assert apart, (index, tools, target)
+        assert target["width"] >= MIN_FIELD_WIDTH, (index, target)

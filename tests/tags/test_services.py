@@ -244,12 +244,13 @@ def test_tag_get_refuses_a_malformed_id(admin_a):
     assert excinfo.value.reason == "INVALID_ID"
 
 
-def test_tag_list_is_the_customers_live_tags_newest_first(admin_a, admin_b):
-    first, second = make_tag(admin_a.customer_id), make_tag(admin_a.customer_id)
-    make_tag(admin_b.customer_id)
-    tag_delete(actor=admin_a, tag=make_tag(admin_a.customer_id))
+def test_tag_list_is_the_customers_live_tags_in_name_order(admin_a, admin_b):
+    # Created in neither name nor binary order ("Mike" sorts before "alpha" in binary order).
+    zulu, alpha, mike = (make_tag(admin_a.customer_id, name=name) for name in ("zulu", "alpha", "Mike"))
+    make_tag(admin_b.customer_id, name="beta")
+    tag_delete(actor=admin_a, tag=make_tag(admin_a.customer_id, name="bravo"))
 
-    assert list(tag_list(customer_id=admin_a.customer_id)) == [second, first]
+    assert list(tag_list(customer_id=admin_a.customer_id)) == [alpha, mike, zulu]
 
 
 def test_tag_counts_count_live_agents_only(admin_a, agent_a, manager_a):
