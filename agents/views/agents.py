@@ -72,7 +72,7 @@ def agent_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _run_bulk_action(actor, agent: Agent, form: BulkActionForm) -> str:
+def _run_bulk_action(actor, agent: Agent, form: BulkActionForm, tag_name: str) -> str:
     """One agent's part of a bulk action; returns what was done (raises DomainError)."""
     data = form.cleaned_data
     action = data["action"]
@@ -82,7 +82,6 @@ def _run_bulk_action(actor, agent: Agent, form: BulkActionForm) -> str:
         if previous == data["status"]:
             return f"already {previous}"
         return f"{previous} → {data['status']}"
-    tag_name = form.tag_names.get(data["tag"], "")
     if action == "add_tag":
         services.agent_add_tags(actor=actor, agent=agent, tag_ids=[UUID(data["tag"])])
         return f"tag {tag_name} added"
@@ -126,6 +125,7 @@ def agent_bulk(request: HttpRequest) -> HttpResponse:
             },
         )
     results = []
+    tag_name = form.tag_names.get(form.cleaned_data.get("tag") or "", "")  # the bulk tag's, once
     for agent_id in ids:
         agent = found.get(agent_id)
         if agent is None:
@@ -135,7 +135,7 @@ def agent_bulk(request: HttpRequest) -> HttpResponse:
             continue
         label = agent.name or agent.username
         try:
-            text = _run_bulk_action(request.user, agent, form)
+            text = _run_bulk_action(request.user, agent, form, tag_name)
         except DomainError as error:
             results.append(
                 {

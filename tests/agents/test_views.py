@@ -1134,3 +1134,9 @@ def test_the_walls_groups_and_tiles_say_their_roles(signed_in, admin_a, agent_a)
     assert _parts_without_role(body, 'section class="status-group', "region") == []
     assert _parts_without_role(body, 'ul class="tiles"', "list") == []
     assert _parts_without_role(body, 'li class="tile ', "listitem") == []
+
+
+def test_the_admin_site_keeps_djangos_base_site_with_the_favicon(client):
+    body = client.get("/admin/login/").content.decode()
+    assert body.count("favicon.svg") == 1
+    assert 'id="site-name"' in body  # Django's own branding block, extended, not copied

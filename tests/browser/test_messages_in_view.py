@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import SIZES, scripts_ready, sign_in_as
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_tag
 
 pytestmark = pytest.mark.browser
 
@@ -36,70 +36,60 @@ def assert_message_in_view(page: Page, text: str) -> None:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_each_forms_success_message_is_in_the_viewport(browser, live_server, admin_a, agent_a, size):
-    from django.core.cache import cache
-
-    from tests.factories import make_tag
-
-    cache.clear()
+def test_each_forms_success_message_is_in_the_viewport(sized_page, admin_a, agent_a, size):
     tag = make_tag(admin_a.customer_id, name="billing")
-    context = browser.new_context(base_url=live_server.url, **SIZES[size])
-    page = context.new_page()
-    page.set_default_timeout(5000)
-    try:
-        sign_in_as(page, "alice-admin")
-        page.goto(f"/agents/{agent_a.id}/")
-        scripts_ready(page)
+    page = sized_page(size)
+    sign_in_as(page, "alice-admin")
+    page.goto(f"/agents/{agent_a.id}/")
+    scripts_ready(page)
 
-        page.locator("label.seg.status-available").click()
-        page.get_by_role("button", name="Set status").click()
-        assert_message_in_view(page, "Status changed from offline to available.")
+    page.locator("label.seg.status-available").click()
+    page.get_by_role("button", name="Set status").click()
+    assert_message_in_view(page, "Status changed from offline to available.")
 
-        first_row = page.locator("[data-address-row]").first
-        first_row.locator("[data-address-type]").select_option("extension")
-        first_row.locator("[data-address-target]").fill("2001")
-        page.get_by_role("button", name="Save addresses").click()
-        assert_message_in_view(page, "Addresses saved.")
+    first_row = page.locator("[data-address-row]").first
+    first_row.locator("[data-address-type]").select_option("extension")
+    first_row.locator("[data-address-target]").fill("2001")
+    page.get_by_role("button", name="Save addresses").click()
+    assert_message_in_view(page, "Addresses saved.")
 
-        page.locator("#profile").get_by_label(re.compile("^Name")).fill("Pat Agent")
-        page.get_by_role("button", name="Save profile").click()
-        assert_message_in_view(page, "Profile saved.")
+    page.locator("#profile").get_by_label(re.compile("^Name")).fill("Pat Agent")
+    page.get_by_role("button", name="Save profile").click()
+    assert_message_in_view(page, "Profile saved.")
 
-        page.locator("#tags").get_by_label("billing").check()
-        page.get_by_role("button", name="Save tags").click()
-        assert_message_in_view(page, "Tags saved.")
+    page.locator("#tags").get_by_label("billing").check()
+    page.get_by_role("button", name="Save tags").click()
+    assert_message_in_view(page, "Tags saved.")
 
-        page.locator("#permission").get_by_label(re.compile("manager", re.IGNORECASE)).check()
-        page.get_by_role("button", name="Save permission").click()
-        assert_message_in_view(page, "Permission saved.")
+    page.locator("#permission").get_by_label(re.compile("manager", re.IGNORECASE)).check()
+    page.get_by_role("button", name="Save permission").click()
+    assert_message_in_view(page, "Permission saved.")
 
-        page.get_by_label("New password").fill(PASSWORD)
-        page.get_by_label("Repeat it").fill(PASSWORD)
-        page.get_by_role("button", name="Reset password").click()
-        assert_message_in_view(page, "Password of pat-agent reset")
+    page.get_by_label("New password").fill(PASSWORD)
+    page.get_by_label("Repeat it").fill(PASSWORD)
+    page.get_by_role("button", name="Reset password").click()
+    assert_message_in_view(page, "Password of pat-agent reset")
 
-        page.goto("/tags/")
-        page.get_by_label(re.compile("^Name")).fill("german")
-        page.get_by_role("button", name="Create tag").click()
-        assert_message_in_view(page, "Tag german created.")
+    page.goto("/tags/")
+    page.get_by_label(re.compile("^Name")).fill("german")
+    page.get_by_role("button", name="Create tag").click()
+    assert_message_in_view(page, "Tag german created.")
 
-        page.goto(f"/tags/{tag.id}/")
-        page.get_by_label(re.compile("^Name")).fill("invoices")
-        page.get_by_role("button", name="Save").click()
-        assert_message_in_view(page, "Tag invoices saved.")
+    page.goto(f"/tags/{tag.id}/")
+    page.get_by_label(re.compile("^Name")).fill("invoices")
+    page.get_by_role("button", name="Save").click()
+    assert_message_in_view(page, "Tag invoices saved.")
 
-        context.clear_cookies()
-        sign_in_as(page, "pat-agent")  # a manager now; its own page is the same for everyone
-        page.goto("/me/")
-        scripts_ready(page)
-        page.locator("label.seg.status-busy").click()
-        page.get_by_role("button", name="Set status").click()
-        assert_message_in_view(page, "Status changed from available to busy.")
-        page.locator("[data-address-row]").first.locator("[data-address-target]").fill("2002")  # extension
-        page.get_by_role("button", name="Save addresses").click()
-        assert_message_in_view(page, "Addresses saved.")
-    finally:
-        context.close()
+    page.context.clear_cookies()
+    sign_in_as(page, "pat-agent")  # a manager now; its own page is the same for everyone
+    page.goto("/me/")
+    scripts_ready(page)
+    page.locator("label.seg.status-busy").click()
+    page.get_by_role("button", name="Set status").click()
+    assert_message_in_view(page, "Status changed from available to busy.")
+    page.locator("[data-address-row]").first.locator("[data-address-target]").fill("2002")  # extension
+    page.get_by_role("button", name="Save addresses").click()
+    assert_message_in_view(page, "Addresses saved.")
 
 
 def test_apply_with_nothing_selected_says_why_nothing_happened(page, sign_in, admin_a, agent_a):
@@ -117,8 +107,6 @@ def test_apply_with_nothing_selected_says_why_nothing_happened(page, sign_in, ad
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_the_other_forms_outcomes_are_in_the_viewport(sized_page, admin_a, agent_a, run_tasks, size):
-    from tests.factories import make_tag
-
     tag = make_tag(admin_a.customer_id, name="billing")
     page = sign_in_as(sized_page(size), "alice-admin")
 

@@ -221,38 +221,31 @@ def save_whole_page(page: Page, screenshot, name: str) -> None:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_every_page_fits_and_passes_axe(browser, live_server, screenshot, screens_data, size):
-    from django.core.cache import cache
-
-    cache.clear()
+def test_every_page_fits_and_passes_axe(sized_page, screenshot, screens_data, size):
     axe_source = AXE.read_text()
-    context = browser.new_context(base_url=live_server.url, **SIZES[size])
-    page = context.new_page()
-    page.set_default_timeout(5000)
+    page = sized_page(size)
+    context = page.context
     signed_in_as = None
     report = {}
-    try:
-        for screen in SCREENS:
-            if screen.user != signed_in_as:
-                context.clear_cookies()
-                if screen.user:
-                    sign_in_as(page, screen.user)
-                signed_in_as = screen.user
-            try:
-                if callable(screen.path):
-                    screen.path(page, screens_data)
-                else:
-                    page.goto(screen.path.format(**screens_data))
-                page.wait_for_load_state("load")
-                scripts_ready(page)
-                problems = problems_of(page, axe_source)
-            except PlaywrightError as error:  # this page is reported; the others are still visited
-                problems = [f"could not be checked: {error.message.splitlines()[0]}"]
-            if problems:
-                report[screen.name] = problems
-            save_whole_page(page, screenshot, f"{screen.name}-{size}")
-    finally:
-        context.close()
+    for screen in SCREENS:
+        if screen.user != signed_in_as:
+            context.clear_cookies()
+            if screen.user:
+                sign_in_as(page, screen.user)
+            signed_in_as = screen.user
+        try:
+            if callable(screen.path):
+                screen.path(page, screens_data)
+            else:
+                page.goto(screen.path.format(**screens_data))
+            page.wait_for_load_state("load")
+            scripts_ready(page)
+            problems = problems_of(page, axe_source)
+        except PlaywrightError as error:  # this page is reported; the others are still visited
+            problems = [f"could not be checked: {error.message.splitlines()[0]}"]
+        if problems:
+            report[screen.name] = problems
+        save_whole_page(page, screenshot, f"{screen.name}-{size}")
     assert report == {}, "\n".join(f"{name}: {p}" for name, ps in report.items() for p in ps)
 
 
