@@ -24,6 +24,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from uuid import UUID
@@ -86,6 +87,11 @@ def publish_on_commit(events: Iterable[PublishedEvent]) -> None:
         transaction.on_commit(lambda: _publisher().submit(events))
 
 
+#: How long the publisher waits after an event for those committed right behind it, so that it
+#: sends them in id order (a commit hook of the earlier commit can run after the later one's).
+GATHER_SECONDS = 0.002
+
+
 class _Publisher:
     """One per process: a queue drained in order by a daemon thread with its own event loop."""
 
@@ -130,12 +136,15 @@ class _Publisher:
         send = _sender(get_channel_layer())
         while True:  # a daemon thread: it ends with the process (atexit flushes first)
             batches = [self._queue.get()]
+            time.sleep(GATHER_SECONDS)
             while True:  # everything queued meanwhile goes in the same pass
                 try:
                     batches.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            events = [event for batch in batches for event in batch]
+            # In id order, which is a customer's commit order (agents/services/events.py): two
+            # threads whose commits follow each other run their commit hooks in either order.
+            events = sorted((event for batch in batches for event in batch), key=lambda event: event.id)
             try:
                 send(events)
             except Exception:

@@ -68,6 +68,14 @@ def _write_addresses(agent: Agent, addresses: Sequence[CleanAddress]) -> None:
         )
 
 
+# A side effect of `_write_if_unchanged` (`{source}` is the changed row, or nothing where the
+# statements run one by one, only once the row changed).
+_DELETE_ADDRESSES = """
+    DELETE FROM agents_address
+    WHERE agent_id = %(agent)s AND tm_delete IS NULL AND EXISTS (SELECT 1 {source})
+"""
+
+
 @atomic_service
 def agent_replace_addresses(*, actor: Actor, agent: Agent, addresses: object) -> Agent:
     """Replace all addresses, all or nothing.
@@ -85,13 +93,13 @@ def agent_replace_addresses(*, actor: Actor, agent: Agent, addresses: object) ->
         "tm_update": format_timestamp(now),
     }
     # The agent's row lock (taken by the UPDATE) serialises two replacements of its addresses.
-    # Its event is written last, after the addresses (the event order lock is a transaction's
-    # last lock: agents/services/events.py).
-    unchanged = _write_if_unchanged(agent, params={"now": now}, event=None)
+    # The old addresses go in the compare-and-set's statement; the event is written last, after
+    # the new ones (the event order lock is a transaction's last lock: agents/services/events.py).
+    unchanged = _write_if_unchanged(agent, params={"now": now}, inserts=[_DELETE_ADDRESSES], event=None)
     if not unchanged:
         _lock_live_agent(agent)
         Agent.objects.filter(pk=agent.pk).update(tm_update=now)
-    Address.objects.filter(agent_id=agent.pk, tm_delete__isnull=True).delete()
+        Address.objects.filter(agent_id=agent.pk, tm_delete__isnull=True).delete()
     _write_addresses(agent, cleaned)
     if not unchanged:
         return _record_and_return(agent, AgentEventType.UPDATED)

@@ -48,12 +48,29 @@ _pending_events: ContextVar[list[AgentEvent] | None] = ContextVar("pending_agent
 
 
 def _insert_events(events: list[AgentEvent]) -> None:
-    """INSERT the events in the event order of their customers (see the module's docstring)."""
-    if connection.vendor == "postgresql":
+    """INSERT the events in the event order of their customers (see the module's docstring):
+    one event (the common case) in one statement with its lock, more after their locks."""
+    if connection.vendor != "postgresql":
+        AgentEvent.objects.bulk_create(events)
+    elif len(events) == 1:
+        (event,) = events
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_EVENT.format(source=_IN_EVENT_ORDER),
+                {
+                    "customer": db_param(AgentEvent, "customer", event.customer_id),
+                    "agent": db_param(AgentEvent, "agent", event.agent_id),
+                    "event_type": event.type,
+                    "event_data": db_param(AgentEvent, "data", event.data),
+                    "now": db_param(AgentEvent, "tm_create", event.tm_create),
+                },
+            )
+            (event.pk,) = cursor.fetchone()
+    else:
         with connection.cursor() as cursor:
             for customer_id in sorted({str(event.customer_id) for event in events}):
                 cursor.execute(_TAKE_EVENT_ORDER_LOCK, [_EVENT_ORDER_LOCK, customer_id])
-    AgentEvent.objects.bulk_create(events)
+        AgentEvent.objects.bulk_create(events)
     publish_on_commit(_published(event) for event in events)
 
 
@@ -167,6 +184,11 @@ _INSERT_EVENT = """
 _CHANGED_IN_EVENT_ORDER = (
     "FROM changed CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock("
     f"{_EVENT_ORDER_LOCK}, hashtext(changed.customer_id::text))) AS event_order"
+)
+#: A lone event's INSERT: the lock is its row source, so the id (the column default) is drawn
+#: after the lock was granted.
+_IN_EVENT_ORDER = (
+    f"FROM (SELECT pg_advisory_xact_lock({_EVENT_ORDER_LOCK}, hashtext(%(customer)s::text))) AS event_order"
 )
 
 
