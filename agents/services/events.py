@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -54,17 +55,15 @@ def _insert_events(events: list[AgentEvent]) -> None:
         AgentEvent.objects.bulk_create(events)
     elif len(events) == 1:
         (event,) = events
+        params: dict[str, Any] = {
+            "customer": db_param(AgentEvent, "customer", event.customer_id),
+            "agent": db_param(AgentEvent, "agent", event.agent_id),
+            "event_type": event.type,
+            "event_data": db_param(AgentEvent, "data", event.data),
+            "now": db_param(AgentEvent, "tm_create", event.tm_create),
+        }
         with connection.cursor() as cursor:
-            cursor.execute(
-                _INSERT_EVENT.format(source=_IN_EVENT_ORDER),
-                {
-                    "customer": db_param(AgentEvent, "customer", event.customer_id),
-                    "agent": db_param(AgentEvent, "agent", event.agent_id),
-                    "event_type": event.type,
-                    "event_data": db_param(AgentEvent, "data", event.data),
-                    "now": db_param(AgentEvent, "tm_create", event.tm_create),
-                },
-            )
+            cursor.execute(_INSERT_EVENT.format(source=_IN_EVENT_ORDER), params)
             (event.pk,) = cursor.fetchone()
     else:
         with connection.cursor() as cursor:
