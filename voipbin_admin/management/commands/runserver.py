@@ -6,15 +6,18 @@ contract section 11): a ping every 10 s, and a connection closed when its pong h
 This app is listed before `daphne` in INSTALLED_APPS, so this command is the one that runs.
 """
 
-import functools
-
 from daphne.management.commands.runserver import Command as DaphneRunserverCommand
 from daphne.server import Server
 
 from voipbin_admin.asgi_worker import PING_INTERVAL_SECONDS, PING_TIMEOUT_SECONDS
 
 
+class StreamKeepAliveServer(Server):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(
+            *args, **kwargs, ping_interval=PING_INTERVAL_SECONDS, ping_timeout=PING_TIMEOUT_SECONDS
+        )
+
+
 class Command(DaphneRunserverCommand):
-    server_cls = functools.partial(
-        Server, ping_interval=PING_INTERVAL_SECONDS, ping_timeout=PING_TIMEOUT_SECONDS
-    )
+    server_cls = StreamKeepAliveServer
