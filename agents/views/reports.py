@@ -15,6 +15,7 @@ from uuid import UUID
 from zoneinfo import available_timezones
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -471,5 +472,7 @@ def time_zone(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            return redirect(f"{reverse('console:report')}")
+            zone = form.cleaned_data["time_zone"]
+            messages.success(request, f"Reports now count days and hours in {zone}.")
+            return redirect(reverse("console:report"))
     return render(request, "reports/report_time_zone.html", {"form": form, "customer": customer})

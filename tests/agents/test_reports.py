@@ -399,8 +399,9 @@ def test_admins_change_the_time_zone_in_the_console_and_managers_may_not(client,
     assert client.get("/reports/time-zone/", secure=True).status_code == 403
     client.force_login(admin_a)
     assert client.get("/reports/time-zone/", secure=True).status_code == 200
-    response = client.post("/reports/time-zone/", {"time_zone": "Europe/Berlin"}, secure=True)
-    assert response.status_code == 302
+    response = client.post("/reports/time-zone/", {"time_zone": "Europe/Berlin"}, secure=True, follow=True)
+    assert response.redirect_chain[-1][1] == 302
+    assert "Reports now count days and hours in Europe/Berlin." in response.content.decode()
     assert Customer.objects.get(pk=admin_a.customer_id).time_zone == "Europe/Berlin"
     assert client.post("/reports/time-zone/", {"time_zone": "Nowhere/Land"}, secure=True).status_code == 200
     assert Customer.objects.get(pk=admin_a.customer_id).time_zone == "Europe/Berlin"

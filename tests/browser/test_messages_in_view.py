@@ -2,8 +2,8 @@
 viewport, on a desktop and on a phone. (The agent page's and one's own page's forms go back to
 their section, `#status`, `#addresses`, ...; their message is shown in that section.) A form
 whose answer is its outcome (a new access key, a bulk action's summary, an applied import) has
-that outcome in view instead. The reports' time-zone form has no message: it answers with the
-report itself, counted in the new zone."""
+that outcome in view instead. The reports' time-zone form answers with the report, its message
+on top."""
 
 from __future__ import annotations
 
@@ -79,6 +79,11 @@ def test_each_forms_success_message_is_in_the_viewport(sized_page, admin_a, agen
     page.get_by_label(re.compile("^Name")).fill("invoices")
     page.get_by_role("button", name="Save").click()
     assert_message_in_view(page, "Tag invoices saved.")
+
+    page.goto("/reports/time-zone/")
+    page.get_by_label("Time zone").select_option("Europe/Berlin")
+    page.get_by_role("button", name=re.compile("Save")).click()
+    assert_message_in_view(page, "Reports now count days and hours in Europe/Berlin.")
 
     page.context.clear_cookies()
     sign_in_as(page, "pat-agent")  # a manager now; its own page is the same for everyone
