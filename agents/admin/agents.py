@@ -28,6 +28,7 @@ from agents.admin.forms import (
     SetStatusActionForm,
 )
 from agents.models import Address, Agent, Permission
+from agents.services.events import deferred_events
 from tags.models import AgentTag, Tag
 from voipbin_admin.admin_support import (
     DeletedListFilter,
@@ -160,6 +161,21 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
     # --- writes: each changed group of fields goes to its service --------------------------------
 
     def save_model(self, request, obj, form, change):
+        """Nothing: `save_related` makes every write, in one block that defers their events."""
+
+    def save_related(self, request, form, formsets, change):
+        # Django runs this page's writes in one transaction, several services one after the
+        # other: their events are written together at its end, so the event order lock is its
+        # last lock (agents/services/events.py), not held while the addresses are inserted.
+        with deferred_events():
+            self._save_agent(request, form.instance, form, change)
+            for formset in formsets:
+                if isinstance(formset, AddressFormSet) and formset.has_changed():
+                    services.agent_replace_addresses(
+                        actor=request.user, agent=form.instance, addresses=formset.submitted_addresses()
+                    )
+
+    def _save_agent(self, request, obj, form, change):
         actor = request.user
         if not change:
             adopt(obj, services.agent_create(actor=actor, **form.service_arguments()))
@@ -176,13 +192,6 @@ class AgentAdmin(ServiceAdminMixin, admin.ModelAdmin):
             services.agent_set_permission(actor=actor, agent=obj, permission=data["permission"])
         if "tags" in changed:
             services.agent_replace_tags(actor=actor, agent=obj, tag_ids=[tag.pk for tag in data["tags"]])
-
-    def save_related(self, request, form, formsets, change):
-        for formset in formsets:
-            if isinstance(formset, AddressFormSet) and formset.has_changed():
-                services.agent_replace_addresses(
-                    actor=request.user, agent=form.instance, addresses=formset.submitted_addresses()
-                )
 
     def delete_model(self, request, obj):
         services.agent_delete(actor=request.user, agent=obj)

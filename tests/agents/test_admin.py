@@ -416,6 +416,36 @@ def test_addresses_inline_replaces_the_list_in_the_order_given(operator, agent_a
     assert event_types(agent_a)[events_before:] == [AgentEventType.UPDATED]
 
 
+def test_the_change_page_writes_its_events_after_its_last_address(operator, agent_a):
+    """The page runs several services in one transaction; their events go in at its end, so the
+    event order lock (taken with an event) is never held while an address is inserted
+    (README, "Event stream": a wait on an address another writer holds would deadlock)."""
+    url = admin_url(Agent, "change", agent_a.pk)
+    data = page_form_data(operator.get(url))
+    data.update(
+        {
+            "name": "Pat Renamed",
+            "addresses-0-position": "0",
+            "addresses-0-type": "extension",
+            "addresses-0-target": "4321",
+        }
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        response = operator.post(url, data)
+
+    assert response.status_code == 302
+    statements = [query["sql"] for query in queries.captured_queries]
+    last_address = max(
+        i for i, sql in enumerate(statements) if "INSERT INTO" in sql and "agents_address" in sql
+    )
+    first_event = min(
+        i for i, sql in enumerate(statements) if "INSERT INTO" in sql and "agents_agentevent" in sql
+    )
+    assert last_address < first_event
+    assert Agent.objects.get(pk=agent_a.pk).addresses.get().target == "4321"
+
+
 def test_taking_another_agents_address_shows_the_error_and_changes_nothing(
     operator, agent_a, manager_a, unchanged_database
 ):
