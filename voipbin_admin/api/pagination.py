@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Model, Q, QuerySet
@@ -53,7 +54,9 @@ def page_token_after(item: dict) -> str:
     return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
 
 
-def parse_page_token(raw: str | None) -> tuple[datetime, UUID | None] | None:
+def parse_page_token(raw: str | None, parse_id: Callable[[str], Any] = UUID) -> tuple[datetime, Any] | None:
+    """A token this API returned (`<tm_create>|<id>`, URL-safe base64, the id read by
+    `parse_id`, which raises ValueError for a bad one) or a bare timestamp."""
     if raw is None or not raw.strip():
         return None
     bare = parse_timestamp(raw.strip())
@@ -63,7 +66,7 @@ def parse_page_token(raw: str | None) -> tuple[datetime, UUID | None] | None:
     try:
         decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         timestamp, _, item_id = decoded.partition("|")
-        when, item = parse_timestamp(timestamp), UUID(item_id)
+        when, item = parse_timestamp(timestamp), parse_id(item_id)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise invalid from None
     if when is None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 
 from drf_spectacular.types import OpenApiTypes
@@ -16,11 +14,11 @@ from agents.api.views.common import AGENT_ID, visible_agent
 from agents.models import AgentStatusChange, Customer
 from agents.reports import periods, selectors
 from agents.reports.selectors import StatusReport
-from voipbin_admin.api.pagination import page_token_after, parse_page_size
+from voipbin_admin.api.pagination import page_token_after, parse_page_size, parse_page_token
 from voipbin_admin.api.schema import AUTHENTICATED_ERRORS, PAGE_PARAMETERS, error_responses
 from voipbin_admin.api.views import ApiView
 from voipbin_admin.errors import InvalidArgument
-from voipbin_admin.timestamps import format_timestamp, parse_timestamp
+from voipbin_admin.timestamps import format_timestamp
 
 EXTENSION = {"x-voipbin-extension": True}
 EXTENSION_NOTE = "**Extension**: not in VoIPbin's API (contract section 12). "
@@ -39,23 +37,11 @@ _RANGE_TEXT = (
 )
 
 
-def _parse_history_page_token(raw: str | None) -> tuple[datetime, int | None] | None:
-    """A token of this list (`<tm_create>|<change id>`, URL-safe base64) or a bare timestamp."""
-    if raw is None or not raw.strip():
-        return None
-    bare = parse_timestamp(raw.strip())
-    if bare is not None:
-        return bare, None
-    invalid = InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not a token this API returned.")
-    try:
-        decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid from None
-    timestamp, _, change_id = decoded.partition("|")
-    when = parse_timestamp(timestamp)
-    if when is None or not change_id.isascii() or not change_id.isdigit() or len(change_id) > 19:
-        raise invalid
-    return when, int(change_id)
+def _change_id(text: str) -> int:
+    """The status change id of a history page token (ValueError for anything else)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        raise ValueError(text)
+    return int(text)
 
 
 def _history_moment(raw: str | None, name: str, customer: Customer) -> datetime | None:
@@ -117,7 +103,7 @@ class AgentStatusHistoryView(ApiView):
         agent = visible_agent(self.actor, agent_id)
         params = request.query_params
         size = parse_page_size(params.get("page_size"))
-        before = _parse_history_page_token(params.get("page_token"))
+        before = parse_page_token(params.get("page_token"), parse_id=_change_id)
         customer = Customer.objects.get(pk=agent.customer_id)
         changes = selectors.agent_status_history_page(
             agent=agent,
