@@ -5,36 +5,41 @@ README, "Event stream").
 The events table stays the record: a resume (`since`) reads it, so an event whose publication
 was lost (a process that died between its commit and the publish) is still delivered there.
 
-Publishing never blocks a request: `publish_on_commit` queues the events after the commit, and
-one thread per process sends them in that order. With channels-redis' pub/sub layer (what
-production runs) the thread publishes everything queued meanwhile in one pipelined round trip of
-a plain synchronous Redis client, to the channels and in the format the layer's own `group_send`
-uses: the layer's asyncio path, two round trips per event on an event loop of the thread's own,
-cost about a fifth of the status write's throughput (README, "Performance"). Any other layer
-gets `group_send` on that loop. The in-memory layer (no Redis configured) only exists
-inside one process and one loop, so there the events go to the loop of the process's ASGI server
-instead, which the stream's consumers name when they connect (`serve_in_memory_from`).
+Publishing never makes a request wait on Redis. With channels-redis' pub/sub layer (what
+production runs) the commit hook itself writes the events to Redis, to the channels and in the
+format of the layer's own `group_send`, over a connection of the process's own on which Redis
+sends no replies (`CLIENT REPLY OFF`): a publish is one socket write, with nothing to wait for.
+The layer's asyncio `group_send` (two round trips per event on an event loop of a thread's own)
+cost about a fifth of the status write's throughput, and a publisher thread with one pipelined
+round trip per batch still about a tenth, in its wake-ups and GIL hand-offs (README,
+"Performance"). Any other layer gets its own `group_send`, waited for.
+The in-memory layer (no Redis configured) only exists inside one process and one loop, so there
+the events go to the loop of the process's ASGI server instead, which the stream's consumers
+name when they connect (`serve_in_memory_from`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import logging
-import queue
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
 import redis
+from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import _consistent_hash, decode_hosts
 from django.conf import settings
 from django.db import transaction
+from redis.backoff import NoBackoff
+from redis.connection import ConnectionInterface
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -87,21 +92,12 @@ def publish_on_commit(events: Iterable[PublishedEvent]) -> None:
         transaction.on_commit(lambda: _publisher().submit(events))
 
 
-#: How long the publisher waits after an event for those committed right behind it, so that it
-#: sends them in id order (a commit hook of the earlier commit can run after the later one's).
-GATHER_SECONDS = 0.002
-
-
 class _Publisher:
-    """One per process: a queue drained in order by a daemon thread with its own event loop."""
+    """One per process: where the events of a commit go, for the process's channel layer."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[PublishedEvent]] = queue.SimpleQueue()
         self._server_loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._pending = 0  # batches submitted and not yet sent, under `_sent`
-        self._sent = threading.Condition()
+        self._redis: RedisPubSubSender | None = None
 
     def serve_in_memory_from(self, loop: asyncio.AbstractEventLoop) -> None:
         self._server_loop = loop
@@ -116,43 +112,21 @@ class _Publisher:
             if loop is not None and not loop.is_closed():
                 asyncio.run_coroutine_threadsafe(_send(layer, events), loop)
             return
-        self._start()
-        with self._sent:
-            self._pending += 1
-        self._queue.put(events)
+        try:
+            if isinstance(layer, RedisPubSubChannelLayer):
+                # Right here, in the thread that committed: one socket write, no answer awaited.
+                self._redis_sender(layer)(events)
+            else:  # a layer the settings do not configure: its own `group_send`, waited for
+                async_to_sync(_send)(layer, events)
+        except Exception:  # a commit hook that raised would fail a request that did commit
+            logger.exception("could not publish %d agent events", len(events))
 
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything submitted so far was sent (a command that exits, a test)."""
-        with self._sent:
-            return self._sent.wait_for(lambda: self._pending == 0, timeout)
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="event-publisher", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        send = _sender(get_channel_layer())
-        while True:  # a daemon thread: it ends with the process (atexit flushes first)
-            batches = [self._queue.get()]
-            time.sleep(GATHER_SECONDS)
-            while True:  # everything queued meanwhile goes in the same pass
-                try:
-                    batches.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            # In id order, which is a customer's commit order (agents/services/events.py): two
-            # threads whose commits follow each other run their commit hooks in either order.
-            events = sorted((event for batch in batches for event in batch), key=lambda event: event.id)
-            try:
-                send(events)
-            except Exception:
-                # The stream is best effort; the events table is the record (resume with `since`).
-                logger.exception("could not publish %d agent events", len(events))
-            with self._sent:
-                self._pending -= len(batches)
-                self._sent.notify_all()
+    def _redis_sender(self, layer: RedisPubSubChannelLayer) -> RedisPubSubSender:
+        sender = self._redis
+        if sender is None or sender.layer is not layer:  # the first event, or another layer now
+            layers: dict[str, dict] = settings.CHANNEL_LAYERS
+            sender = self._redis = RedisPubSubSender(layer, layers["default"].get("CONFIG", {}))
+        return sender
 
 
 async def _send(layer, events: list[PublishedEvent]) -> None:
@@ -162,54 +136,81 @@ async def _send(layer, events: list[PublishedEvent]) -> None:
         await layer.group_send(agent_group(event.agent_id), message)
 
 
-def _sender(layer) -> Callable[[list[PublishedEvent]], None]:
-    """How the publisher thread sends a batch to `layer`."""
-    if isinstance(layer, RedisPubSubChannelLayer):
-        layers: dict[str, dict] = settings.CHANNEL_LAYERS
-        return RedisPubSubSender(layer, layers["default"].get("CONFIG", {}))
-    loop = asyncio.new_event_loop()
-    return lambda events: loop.run_until_complete(_send(layer, events))
-
-
 class RedisPubSubSender:
-    """`group_send` of channels-redis' pub/sub layer, for a whole batch in one pipelined round
-    trip of a synchronous client: the same Redis channel per group (`<prefix>__group__<group>`,
-    on the shard the layer picks for it) and the layer's own serializer, so that every
-    process's consumers receive these messages as if the layer had sent them
-    (tests/test_event_stream.py: a write in the test process reaches both servers)."""
+    """`group_send` of channels-redis' pub/sub layer, without waiting for Redis: the same Redis
+    channel per group (`<prefix>__group__<group>`, on the shard the layer picks for it) and the
+    layer's own serializer, so that every process's consumers receive these messages as if the
+    layer had sent them (tests/test_event_stream.py: a write in the test process reaches both
+    servers).
 
-    #: A Redis that does not answer holds up the stream, never a request; the events table
-    #: keeps what a lost batch carried.
-    TIMEOUT_SECONDS = 2.0
+    Each shard gets one connection of this process that has run `CLIENT REPLY OFF` (again on
+    every reconnect): Redis answers nothing on it, so a batch of PUBLISH commands is one socket
+    write and the caller goes on. What Redis does with them is not known here; the events table
+    is the record of what a lost batch carried (resume with `since`)."""
+
+    #: How long a write to a Redis that does not take it may hold the commit hook. After a
+    #: failure nothing is sent for `PAUSE_SECONDS`, so a Redis that is down costs a request at
+    #: most one such wait in that time.
+    TIMEOUT_SECONDS = 0.25
+    PAUSE_SECONDS = 5.0
 
     def __init__(self, layer: RedisPubSubChannelLayer, config: dict) -> None:
-        self._layer = layer
+        self.layer = layer
         self._prefix = config.get("prefix", "asgi")
-        self._shards = [self._client(host) for host in decode_hosts(config.get("hosts"))]
-
-    def _client(self, host: dict) -> redis.Redis:
-        host = {
-            "socket_timeout": self.TIMEOUT_SECONDS,
-            "socket_connect_timeout": self.TIMEOUT_SECONDS,
-            **host,
-        }
-        if "address" in host:
-            return redis.Redis.from_url(host.pop("address"), **host)
-        return redis.Redis(**host)
+        self._hosts = decode_hosts(config.get("hosts"))
+        self._lock = threading.Lock()  # one writer per connection: threads of a process
+        self._connections: list[ConnectionInterface] = []
+        self._pid = 0  # the process the connections belong to (not a parent that forked)
+        self._paused_until = 0.0
 
     def group_channel(self, group: str) -> str:
         return f"{self._prefix}__group__{group}"
 
     def __call__(self, events: list[PublishedEvent]) -> None:
-        pipelines = [shard.pipeline(transaction=False) for shard in self._shards]
+        commands: list[list[tuple]] = [[] for _ in self._hosts]
         for event in events:
-            message = self._layer.serialize(event.message())
+            message = self.layer.serialize(event.message())
             for group in (customer_group(event.customer_id), agent_group(event.agent_id)):
                 channel = self.group_channel(group)
-                pipelines[_consistent_hash(channel, len(pipelines))].publish(channel, message)
-        for pipeline in pipelines:
-            if len(pipeline):
-                pipeline.execute()
+                commands[_consistent_hash(channel, len(commands))].append(("PUBLISH", channel, message))
+        with self._lock:
+            if time.monotonic() < self._paused_until:
+                return  # dropped: Redis failed a moment ago (logged then)
+            connections = self._own_connections()
+            try:
+                for connection, shard_commands in zip(connections, commands, strict=True):
+                    if shard_commands:
+                        packed = connection.pack_commands(shard_commands)
+                        connection.send_packed_command(packed, check_health=False)
+            except (redis.RedisError, OSError):
+                self._paused_until = time.monotonic() + self.PAUSE_SECONDS
+                for connection in connections:
+                    connection.disconnect()
+                logger.exception("could not publish %d agent events; pausing", len(events))
+
+    def _own_connections(self) -> list[ConnectionInterface]:
+        if self._pid != os.getpid():
+            self._connections = [self._connection(host) for host in self._hosts]
+            self._pid = os.getpid()
+        return self._connections
+
+    def _connection(self, host: dict) -> ConnectionInterface:
+        options = {
+            "socket_timeout": self.TIMEOUT_SECONDS,
+            "socket_connect_timeout": self.TIMEOUT_SECONDS,
+            "retry": Retry(NoBackoff(), 0),
+            **host,
+        }
+        if "address" in options:
+            pool = redis.ConnectionPool.from_url(options.pop("address"), **options)
+        else:
+            pool = redis.ConnectionPool(**options)
+        connection = pool.make_connection()
+        connection.register_connect_callback(self._replies_off)
+        return connection
+
+    def _replies_off(self, connection: ConnectionInterface) -> None:
+        connection.send_command("CLIENT", "REPLY", "OFF", check_health=False)
 
 
 _the_publisher = _Publisher()
@@ -222,10 +223,3 @@ def _publisher() -> _Publisher:
 def serve_in_memory_from(loop: asyncio.AbstractEventLoop) -> None:
     """The ASGI server's loop of this process, where in-memory layer messages must be sent."""
     _the_publisher.serve_in_memory_from(loop)
-
-
-def flush(timeout: float = 5.0) -> bool:
-    return _the_publisher.flush(timeout)
-
-
-atexit.register(flush)

@@ -27,7 +27,6 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from agents import event_bus
 from agents.models import AccessKey, Agent, AgentEvent, AgentEventType, LoginToken, Permission
 from agents.permissions import SYSTEM
 from agents.representation import agent_representation
@@ -89,7 +88,6 @@ def redis_layer():
     override.enable()
     channel_layers.backends = {}
     yield
-    event_bus.flush()
     override.disable()
     channel_layers.backends = {}
 
@@ -156,7 +154,6 @@ def streams():
     yield open_stream
     for stream in opened:
         stream.close()
-    event_bus.flush()
 
 
 def token_of(agent: Agent) -> str:
@@ -709,7 +706,7 @@ def test_ids_increase_in_commit_order_across_agents_and_a_resume_misses_nothing(
 
     older, newer = last_event_id(agent_a), last_event_id(manager_a)
     assert older < newer  # the first to commit has the smaller id
-    # Both are sent, in id order (the publisher sorts what it gathers; README, "Event stream").
+    # Both are sent, in commit order (README, "Event stream", "Once, in order").
     assert [int(live.frame()["event_id"]), int(live.frame()["event_id"])] == [older, newer]
 
     resumed = streams(server.url(), **bearer(token))

@@ -1,0 +1,192 @@
+"""How a committed event leaves the process for Redis (agents/event_bus.py; README, "Event
+stream", "Publishing"): one socket write on a connection Redis does not answer on, in the
+layer's own channels and format, and a Redis that is down never fails a change.
+
+Each test runs its own `redis-server` on a free port, so that it can be stopped and started
+again; tests/test_event_stream.py covers the stream end to end on the shared one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from channels.layers import channel_layers, get_channel_layer
+from django.test import override_settings
+
+from agents import event_bus
+from agents.models import AgentEvent
+from agents.permissions import SYSTEM
+from agents.services import agent_set_status
+from tests.factories import make_agent, make_customer_admin
+
+pytestmark = pytest.mark.django_db
+
+PREFIX = "publishing-test"
+
+
+class RedisServer:
+    """A `redis-server` of the test's own that keeps nothing on disk."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(10)
+            self._process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def layer_on(redis_server):
+    """This process's channel layer is channels-redis' pub/sub layer on the test's Redis."""
+    layers = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_server.url], "prefix": PREFIX},
+        }
+    }
+    channel_layers.backends = {}
+    with override_settings(CHANNEL_LAYERS=layers):
+        yield get_channel_layer()
+    channel_layers.backends = {}
+
+
+@pytest.fixture
+def customer_group_listener(redis_server):
+    """Subscribed to the Redis channel of a customer's group, as the layer names it."""
+
+    def listen(customer_id) -> redis.client.PubSub:
+        listener = redis.Redis.from_url(redis_server.url).pubsub(ignore_subscribe_messages=True)
+        listener.subscribe(f"{PREFIX}__group__{event_bus.customer_group(customer_id)}")
+        return listener
+
+    return listen
+
+
+def received(listener: redis.client.PubSub, layer, count: int) -> list[dict]:
+    messages = []
+    deadline = time.monotonic() + 5
+    while len(messages) < count and time.monotonic() < deadline:
+        message = listener.get_message(timeout=0.2)
+        if message is not None:
+            messages.append(layer.deserialize(message["data"]))
+    return messages
+
+
+def change_status(agent, status: str, capture) -> None:
+    with capture(execute=True):  # the commit hooks run, as after a real commit
+        agent_set_status(actor=SYSTEM, agent=agent, status=status)
+
+
+def unread_bytes(sender: event_bus.RedisPubSubSender) -> bytes:
+    """What Redis wrote back on the sender's connection (nothing, with its replies off)."""
+    sock = sender._own_connections()[0]._sock
+    try:
+        return sock.recv(4096, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except (BlockingIOError, TimeoutError):  # nothing to read (the socket has a timeout)
+        return b""
+
+
+def the_sender() -> event_bus.RedisPubSubSender:
+    sender = event_bus._publisher()._redis
+    assert sender is not None
+    return sender
+
+
+def test_a_committed_change_reaches_the_layers_channel_and_redis_sends_no_replies(
+    layer_on, customer_group_listener, django_capture_on_commit_callbacks
+):
+    admin = make_customer_admin()
+    agent = make_agent(customer_id=admin.customer_id)
+    listener = customer_group_listener(admin.customer_id)
+
+    for status in ["available", "away", "busy"]:
+        change_status(agent, status, django_capture_on_commit_callbacks)
+
+    messages = received(listener, layer_on, 3)
+    events = list(AgentEvent.objects.filter(agent_id=agent.pk).order_by("-id")[:3])[::-1]
+    assert [message["id"] for message in messages] == [event.pk for event in events]
+    assert [message["type"] for message in messages] == [event_bus.MESSAGE_TYPE] * 3
+    assert [json.loads(message["frame"]) for message in messages] == [
+        {"type": event.type, "data": event.data, "event_id": str(event.pk)} for event in events
+    ]
+    time.sleep(0.2)  # time for replies to arrive, had Redis sent any
+    assert unread_bytes(the_sender()) == b""
+
+
+def test_a_change_commits_and_returns_when_redis_is_down_and_the_failure_is_logged_once(
+    layer_on, redis_server, django_capture_on_commit_callbacks, caplog
+):
+    admin = make_customer_admin()
+    agent = make_agent(customer_id=admin.customer_id)
+    change_status(agent, "available", django_capture_on_commit_callbacks)  # connected
+    redis_server.stop()
+
+    with caplog.at_level(logging.ERROR, logger="agents.event_bus"):
+        for status in ["away", "busy", "available"]:
+            change_status(agent, status, django_capture_on_commit_callbacks)
+
+    agent.refresh_from_db()
+    assert agent.status == "available"
+    assert AgentEvent.objects.filter(agent_id=agent.pk, type="agent_status_updated").count() == 4
+    # The first write to the dead connection can still be taken by the kernel; the one after it
+    # fails, and then publishing pauses: one error in the log, not one per change.
+    assert [record.getMessage() for record in caplog.records] == ["could not publish 1 agent events; pausing"]
+
+
+def test_publishing_resumes_after_a_pause_once_redis_is_back_with_its_replies_off_again(
+    layer_on, redis_server, customer_group_listener, django_capture_on_commit_callbacks, monkeypatch
+):
+    admin = make_customer_admin()
+    agent = make_agent(customer_id=admin.customer_id)
+    change_status(agent, "available", django_capture_on_commit_callbacks)
+    redis_server.stop()
+    for status in ["away", "busy"]:
+        change_status(agent, status, django_capture_on_commit_callbacks)
+    redis_server.start()
+    listener = customer_group_listener(admin.customer_id)
+    monkeypatch.setattr(the_sender(), "_paused_until", 0.0)  # the pause is over
+
+    change_status(agent, "available", django_capture_on_commit_callbacks)
+
+    newest = AgentEvent.objects.filter(agent_id=agent.pk).latest("id")
+    assert [message["id"] for message in received(listener, layer_on, 1)] == [newest.pk]
+    time.sleep(0.2)
+    assert unread_bytes(the_sender()) == b""  # the new connection turned the replies off too
