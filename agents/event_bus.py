@@ -21,12 +21,14 @@ name when they connect (`serve_in_memory_from`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -86,10 +88,58 @@ def event_frame(event_id: int, event_type: str, data: dict) -> str:
 
 def publish_on_commit(events: Iterable[PublishedEvent]) -> None:
     """Publish the events once the current transaction commits (at once outside one); nothing
-    when it rolls back."""
+    when it rolls back. Within a request, once its response is out
+    (`PublishAfterResponseMiddleware`)."""
     events = list(events)
     if events:
-        transaction.on_commit(lambda: _publisher().submit(events))
+        transaction.on_commit(lambda: _publish_committed(events))
+
+
+#: The events the current request has committed so far; None outside a request (sent at
+#: commit). A context variable, not a thread-local: under ASGI a request's sync code runs in
+#: threads of their own, with the request's context.
+_committed_in_request: ContextVar[list[list[PublishedEvent]] | None] = ContextVar(
+    "committed_in_request", default=None
+)
+
+
+def _publish_committed(events: list[PublishedEvent]) -> None:
+    waiting = _committed_in_request.get()
+    if waiting is None:
+        _publisher().submit(events)
+    else:
+        waiting.append(events)
+
+
+class PublishAfterResponseMiddleware:
+    """A request's events are published once its response is out: when the server closes the
+    response (WSGI's `close()`, which Django's ASGI handler calls too, after the body is sent).
+
+    A publish starts the stream servers' fan-out to every watching connection at once, on the
+    same cores: sent before the response, 200 watching boards made the status write's p95 1.5
+    times its unwatched figure (README, "Performance")."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        waiting: list[list[PublishedEvent]] = []
+        token = _committed_in_request.set(waiting)
+        try:
+            response = self.get_response(request)
+        finally:
+            _committed_in_request.reset(token)
+        if waiting:
+            response.close = functools.partial(_close_then_publish, response.close, waiting)
+        return response
+
+
+def _close_then_publish(close: Callable[[], None], waiting: list[list[PublishedEvent]]) -> None:
+    try:
+        close()
+    finally:
+        for events in waiting:
+            _publisher().submit(events)
 
 
 class _Publisher:

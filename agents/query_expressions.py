@@ -86,11 +86,15 @@ def agent_by_id_sql(vendor: str, *, live_only: bool) -> str:
     The API reads one agent on most requests; written in SQL, an in-process `GET
     /v1.0/agents/{id}` went from 1.4 ms to 1.0 ms of CPU (README, "Performance").
     """
-    tag_ids = _TAG_IDS[vendor].format(agent="a")
-    addresses = _ADDRESSES[vendor].format(agent="a")
-    columns = f"{model_columns(Agent, 'a')}, {tag_ids}, {addresses}"
-    sql = f"SELECT {columns} FROM agents_agent a WHERE a.id = %s"  # noqa: S608 (fixed fragments)
+    sql = f"SELECT {agent_representation_columns(vendor, 'a')} FROM agents_agent a WHERE a.id = %s"  # noqa: S608
     return f"{sql} AND a.tm_delete IS NULL" if live_only else sql
+
+
+def agent_representation_columns(vendor: str, alias: str) -> str:
+    """The columns of the agent row `alias`, then its `AGENT_REPRESENTATION_EXTRA` columns."""
+    tag_ids = _TAG_IDS[vendor].format(agent=alias)
+    addresses = _ADDRESSES[vendor].format(agent=alias)
+    return f"{model_columns(Agent, alias)}, {tag_ids}, {addresses}"
 
 
 def model_columns(model: type[Model], alias: str) -> str:
@@ -126,20 +130,31 @@ def fetch_instance[M: Model](
     PostgreSQL with prepared statements): this 0.11 ms, `raw()` 0.29 ms, the ORM's
     `Agent.objects.filter(login_tokens__...)` 1.16 ms; it still pays, on every request.
     """
+    row = fetch_row(sql, params)
+    return None if row is None else instance_from_row(model, row, extra=extra)[0]
+
+
+def fetch_row(sql: str, params: Sequence) -> tuple | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        return cursor.fetchone()
+
+
+def instance_from_row[M: Model](
+    model: type[M], row: Sequence, start: int = 0, *, extra: Sequence[str] = ()
+) -> tuple[M, int]:
+    """The `model` instance whose columns (then `extra`) begin at `row[start]`, and the index of
+    the column after them: one row can carry several instances (`fetch_instance`)."""
     attnames, needs_converting = _row_layout(model, connection.vendor)
-    values = list(row[: len(attnames)])
+    end = start + len(attnames)
+    values = list(row[start:end])
     for index, column in needs_converting:
         for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
             values[index] = convert(values[index], column, connection)
     instance = model.from_db(connection.alias, attnames, values)
-    for name, value in zip(extra, row[len(attnames) :], strict=True):
+    for name, value in zip(extra, row[end : end + len(extra)], strict=True):
         setattr(instance, name, value)
-    return instance
+    return instance, end + len(extra)
 
 
 def db_param(model: type[Model], field_name: str, value: object) -> object:

@@ -1,6 +1,7 @@
 """How a committed event leaves the process for Redis (agents/event_bus.py; README, "Event
 stream", "Publishing"): one socket write on a connection Redis does not answer on, in the
-layer's own channels and format, and a Redis that is down never fails a change.
+layer's own channels and format, once the request's response is out, and a Redis that is down
+never fails a change.
 
 Each test runs its own `redis-server` on a free port, so that it can be stopped and started
 again; tests/test_event_stream.py covers the stream end to end on the shared one.
@@ -8,23 +9,29 @@ again; tests/test_event_stream.py covers the stream end to end on the shared one
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 from channels.layers import channel_layers, get_channel_layer
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.wsgi import WSGIHandler
 from django.test import override_settings
 
 from agents import event_bus
 from agents.models import AgentEvent
 from agents.permissions import SYSTEM
 from agents.services import agent_set_status
+from tests.api_support import token_for
 from tests.factories import make_agent, make_customer_admin
 
 pytestmark = pytest.mark.django_db
@@ -100,9 +107,10 @@ def customer_group_listener(redis_server):
     return listen
 
 
-def received(listener: redis.client.PubSub, layer, count: int) -> list[dict]:
+def received(listener: redis.client.PubSub, layer, count: int, *, timeout: float = 5) -> list[dict]:
+    """Up to `count` messages, waiting at most `timeout` seconds for them."""
     messages = []
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + timeout
     while len(messages) < count and time.monotonic() < deadline:
         message = listener.get_message(timeout=0.2)
         if message is not None:
@@ -190,3 +198,98 @@ def test_publishing_resumes_after_a_pause_once_redis_is_back_with_its_replies_of
     assert [message["id"] for message in received(listener, layer_on, 1)] == [newest.pk]
     time.sleep(0.2)
     assert unread_bytes(the_sender()) == b""  # the new connection turned the replies off too
+
+
+# --- a request publishes once its response is out ---------------------------------------------
+
+
+def status_body(status: str) -> bytes:
+    return json.dumps({"status": status}).encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wsgi_request_publishes_its_events_once_its_response_has_been_sent(
+    layer_on, customer_group_listener
+):
+    admin = make_customer_admin()
+    agent = make_agent(customer_id=admin.customer_id)
+    listener = customer_group_listener(admin.customer_id)
+    body = status_body("available")
+    environ = {
+        "REQUEST_METHOD": "PUT",
+        "PATH_INFO": f"/v1.0/agents/{agent.pk}/status",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_AUTHORIZATION": f"Bearer {token_for(admin)}",
+    }
+    started = []
+
+    response = WSGIHandler()(environ, lambda status, headers: started.append(status))
+    assert started == ["200 OK"]
+    assert b"".join(response)  # the server has written the body: the change committed...
+    assert received(listener, layer_on, 1, timeout=0.5) == []  # ...and nothing is sent yet
+    response.close()  # what the server calls once the response is out
+
+    event = AgentEvent.objects.filter(agent_id=agent.pk).latest("id")
+    assert [message["id"] for message in received(listener, layer_on, 1)] == [event.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_asgi_request_publishes_its_events_once_its_response_has_been_sent(
+    layer_on, customer_group_listener
+):
+    admin = make_customer_admin()
+    agent = make_agent(customer_id=admin.customer_id)
+    listener = customer_group_listener(admin.customer_id)
+    token = token_for(admin)
+    seen_when_sent: list[list[dict]] = []
+    answered = []
+
+    body = status_body("busy")
+    bodies = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict:
+        if bodies:
+            return bodies.pop()
+        await asyncio.Event().wait()  # the client stays connected (the handler cancels this)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answered.append(message["status"])
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            # The last of the response: what Redis has carried by then.
+            seen_when_sent.append(received(listener, layer_on, 1, timeout=0.5))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": f"/v1.0/agents/{agent.pk}/status",
+        "raw_path": f"/v1.0/agents/{agent.pk}/status".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"localhost"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("localhost", 80),
+    }
+    # A thread of its own: the browser tests' Playwright may run an event loop in this one.
+    server = threading.Thread(target=asyncio.run, args=(ASGIHandler()(scope, receive, send),))
+    server.start()
+    server.join(30)
+
+    assert answered == [200]
+    event = AgentEvent.objects.filter(agent_id=agent.pk).latest("id")
+    assert seen_when_sent == [[]]
+    assert [message["id"] for message in received(listener, layer_on, 1)] == [event.pk]

@@ -137,6 +137,10 @@ def ping_watch(server, server_b, django_db_blocker):
         _, token = login_token_create(username=admin.username, password=PASSWORD)
     watch = PingWatch(server_b.url(), {"Authorization": f"Bearer {token}"})
     watch.start()
+    # Answered before the first test runs: its flush at the end deletes the watch's credential.
+    deadline = time.monotonic() + 30
+    while watch.status is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     yield watch
     watch.stop()
 

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent, AgentStatusChange, Permission
+from agents.representation import agent_representation
 from tests.api_support import UNAUTHENTICATED_CALLERS, error_of, token_for
 from tests.factories import make_agent, make_tag
 from voipbin_admin.timestamps import UNSET_TIMESTAMP, format_timestamp
@@ -731,12 +732,38 @@ def _data_statements(queries) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
 
 
+@pytest.mark.parametrize(
+    ("caller", "path"),
+    [
+        ("admin", "/v1.0/agents/{id}"),
+        ("access_key", "/v1.0/agents/{id}"),
+        ("agent", "/v1.0/service_agents/agents/{id}"),
+    ],
+)
+def test_a_route_that_names_an_agent_reads_it_with_the_credential_in_one_statement(
+    api, callers, customer_a, tag_a, caller, path
+):
+    addresses = [TEL, {"type": "extension", "target": "7"}]
+    target = make_agent(customer_a.id, tag_ids=[tag_a.id], addresses=addresses)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(path.format(id=target.id), token=callers[caller])
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["tag_ids"], [address["target"] for address in body["addresses"]]) == (
+        [str(tag_a.id)],
+        [TEL["target"], "7"],
+    )
+    assert body == agent_representation(Agent.objects.with_representation().get(pk=target.pk))
+    assert len(_data_statements(queries)) == 1, _data_statements(queries)
+
+
 # PostgreSQL runs each compare-and-set write with its history and event as one statement.
 @pytest.mark.parametrize(
     ("route", "body", "on_postgresql", "elsewhere"),
     [
-        ("status", {"status": "busy"}, 3, 5),  # credential, agent, the change (+ history, event)
-        ("addresses", {"addresses": [TEL, {"type": "extension", "target": "7"}]}, 5, 6),  # + delete, insert
+        ("status", {"status": "busy"}, 2, 4),  # credential with the agent, the change (+ history, event)
+        ("addresses", {"addresses": [TEL, {"type": "extension", "target": "7"}]}, 4, 5),  # + delete, insert
     ],
 )
 def test_the_hot_writes_run_a_fixed_number_of_statements(
@@ -767,8 +794,7 @@ def test_postgresql_plans_the_hot_statements_once_per_connection(api, callers, t
     prepared = _prepared_statements()
 
     for hot in [
-        "FROM agents_logintoken t JOIN agents_agent a",
-        "FROM agents_agent a WHERE a.id",
+        "FROM agents_logintoken t JOIN agents_agent a ON a.id = t.agent_id LEFT JOIN agents_agent g ON g.id",
         "WITH changed AS",
     ]:
         assert any(hot in statement for statement in prepared), (hot, prepared)
@@ -783,7 +809,7 @@ def test_prepared_reads_survive_a_migration_that_adds_a_column(api, callers, tar
         pytest.skip("prepared statements are PostgreSQL's")
     for _ in range(6):
         assert api.get(f"/v1.0/agents/{target.id}", token=callers["admin"]).status_code == 200
-    assert any("FROM agents_agent a WHERE a.id" in statement for statement in _prepared_statements())
+    assert any("LEFT JOIN agents_agent g ON g.id" in statement for statement in _prepared_statements())
 
     migration = connections.create_connection(DEFAULT_DB_ALIAS)
     with migration.cursor() as cursor:

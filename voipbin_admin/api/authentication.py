@@ -13,12 +13,15 @@ and CORS never allows credentialed cross-origin requests, so other sites cannot 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
+from uuid import UUID
 
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from agents.selectors import credential_actor
+from agents.models import Agent
+from agents.selectors import credential_actor, credential_actor_and_agent
 from voipbin_admin.errors import Unauthenticated
 
 TOKEN_COOKIE = "token"
@@ -59,8 +62,14 @@ class CredentialAuthentication(BaseAuthentication):
         raw = credential_from(request)
         if raw is None:
             return None
+        agent_id = _path_agent_id(request)
         try:
-            actor = credential_actor(raw)
+            if agent_id is None:
+                actor = credential_actor(raw)
+            else:
+                # The route names an agent: read it with the credential, in one statement.
+                actor, agent = credential_actor_and_agent(raw, agent_id)
+                request.agent_read_with_credential = AgentRead(agent_id, agent)
         except Unauthenticated as exc:
             raise exceptions.AuthenticationFailed(exc.message, code=exc.reason) from exc
         return actor, raw
@@ -68,6 +77,25 @@ class CredentialAuthentication(BaseAuthentication):
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) when the credential is missing or wrong.
         return 'Bearer realm="api"'
+
+
+class AgentRead(NamedTuple):
+    """The agent a route's `agent_id` names, read by the credential's statement (None: no live
+    agent has that id). `agents.api.views.common.path_agent` takes it from the request."""
+
+    agent_id: UUID
+    agent: Agent | None
+
+
+def _path_agent_id(request) -> UUID | None:
+    """The route's `agent_id` when it is a well-formed id (a malformed one is the view's 400)."""
+    value = ((request.parser_context or {}).get("kwargs") or {}).get("agent_id")
+    if value is None:
+        return None
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 class HasCredential(BasePermission):

@@ -36,6 +36,7 @@ from django.test import override_settings
 from django.utils.module_loading import import_string
 
 from agents.models import Agent, AgentEvent, LoginToken
+from agents.selectors import BOARD_GROUP_TILES
 from agents.services import login_token_create
 from voipbin_admin.benchmark import BenchmarkError
 from voipbin_admin.benchmark.load import (
@@ -100,7 +101,12 @@ class _StreamBench:
         customer, self.admin = measured_customer()
         self.topic = f"customer_id:{customer.id}:agent"
         _, self.token = login_token_create(username=self.admin.username, password=BENCH_PASSWORD)
-        rows = Agent.objects.filter(customer=customer, permission=16, tm_delete__isnull=True).order_by("id")
+        # The agents changed are the first by name, whose tiles every board shows whatever their
+        # status (a status group shows its first BOARD_GROUP_TILES by name): a polling board sees
+        # a change only on a tile, and a pushed board gets every event anyway.
+        rows = Agent.objects.filter(customer=customer, permission=16, tm_delete__isnull=True).order_by(
+            "name", "username", "id"
+        )[:BOARD_GROUP_TILES]
         agents = [
             [str(pk), username, status]
             for pk, username, status in rows.values_list("id", "username", "status")
@@ -227,11 +233,14 @@ class _StreamBench:
         return round(self.stream.seconds * self.stream.changes_per_second)
 
     def _plan(self, changes: int) -> list[list[str]]:
-        """`changes` status changes, one per agent, each to a status the agent does not have:
-        [agent id, username, new status]."""
-        if changes > len(self.agents):
+        """`changes` status changes, each to a status the agent does not have: [agent id,
+        username, new status]. The agents take turns, each moving to the next status of
+        STATUSES, so that no agent is given the same status twice in one figure (a board tells
+        the changes apart by agent and status)."""
+        if changes > len(self.agents) * len(STATUSES):
             raise BenchmarkError(
-                f"{changes} changes in one figure need as many agents; there are {len(self.agents)}."
+                f"{changes} changes in one figure: at most {len(STATUSES)} per agent, and there are"
+                f" {len(self.agents)} agents."
             )
         plan = []
         for _ in range(changes):

@@ -76,7 +76,7 @@ class AgentDetailView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404)},
     )
     def get(self, request, agent_id):
-        return Response(agent_representation(visible_agent(self.actor, agent_id)))
+        return Response(agent_representation(visible_agent(self.request, agent_id)))
 
     @extend_schema(
         operation_id="agents_update",
@@ -88,7 +88,7 @@ class AgentDetailView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},
     )
     def put(self, request, agent_id):
-        agent = visible_agent(self.actor, agent_id)
+        agent = visible_agent(self.request, agent_id)
         body = json_body(request)
         agent = services.agent_update(
             actor=self.actor, agent=agent, **provided(body, "name", "detail", "ring_method")
@@ -106,7 +106,7 @@ class AgentDetailView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409)},
     )
     def delete(self, request, agent_id):
-        agent = managed_agent(self.actor, agent_id)
+        agent = managed_agent(self.request, agent_id)
         return Response(agent_representation(services.agent_delete(actor=self.actor, agent=agent)))
 
 
@@ -120,7 +120,7 @@ class AgentStatusView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},
     )
     def put(self, request, agent_id):
-        agent = visible_agent(self.actor, agent_id)
+        agent = visible_agent(self.request, agent_id)
         body = json_body(request)
         agent = services.agent_set_status(
             actor=self.actor, agent=agent, status=body.get("status"), **provided(body, "reason")
@@ -143,7 +143,7 @@ class AgentAddressesView(ApiView):
         },
     )
     def put(self, request, agent_id):
-        agent = managed_agent(self.actor, agent_id)
+        agent = managed_agent(self.request, agent_id)
         body = json_body(request)
         agent = services.agent_replace_addresses(
             actor=self.actor, agent=agent, addresses=body.get("addresses")
@@ -161,7 +161,7 @@ class AgentTagIdsView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},
     )
     def put(self, request, agent_id):
-        agent = managed_agent(self.actor, agent_id)
+        agent = managed_agent(self.request, agent_id)
         body = json_body(request)
         agent = services.agent_replace_tags(actor=self.actor, agent=agent, tag_ids=body.get("tag_ids"))
         return Response(agent_representation(agent))
@@ -182,7 +182,7 @@ class AgentPermissionView(ApiView):
         },
     )
     def put(self, request, agent_id):
-        agent = managed_agent(self.actor, agent_id)
+        agent = managed_agent(self.request, agent_id)
         body = json_body(request)
         agent = services.agent_set_permission(
             actor=self.actor, agent=agent, permission=body.get("permission")
@@ -202,7 +202,7 @@ class AgentPasswordView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, *BODY_ERRORS)},
     )
     def put(self, request, agent_id):
-        agent = managed_agent(self.actor, agent_id)
+        agent = managed_agent(self.request, agent_id)
         body = json_body(request)
         agent = services.agent_set_password(
             actor=self.actor, agent=agent, password=body.get("password"), **provided(body, "old_password")
@@ -221,7 +221,7 @@ class AgentDirectHashView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 404, 409)},
     )
     def post(self, request, agent_id):
-        agent = managed_agent(self.actor, agent_id)
+        agent = managed_agent(self.request, agent_id)
         return Response(
             agent_representation(services.agent_regenerate_direct_hash(actor=self.actor, agent=agent))
         )

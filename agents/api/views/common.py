@@ -66,17 +66,27 @@ def agent_page(request, *, customer_id) -> dict:
     return paginate(agents.with_representation(), page, agent_representations)
 
 
-def managed_agent(actor, agent_id) -> Agent:
-    """An agent the actor supervises (404 for another customer's, 403 for a non-supervisor)."""
-    agent = selectors.agent_get(actor=actor, agent_id=agent_id)
-    permissions.require_supervisor_of(actor, agent.customer_id)
+def path_agent(request, agent_id) -> Agent:
+    """The live agent the route's `agent_id` names, if the caller may see it (404 otherwise):
+    the one the credential's statement read with it when that was this id
+    (`CredentialAuthentication`), else read now."""
+    read = getattr(request, "agent_read_with_credential", None)
+    if read is not None and read.agent_id == selectors.parse_uuid(agent_id):
+        return selectors.agent_visible_to(request.user, read.agent)
+    return selectors.agent_get(actor=request.user, agent_id=agent_id)
+
+
+def managed_agent(request, agent_id) -> Agent:
+    """An agent the caller supervises (404 for another customer's, 403 for a non-supervisor)."""
+    agent = path_agent(request, agent_id)
+    permissions.require_supervisor_of(request.user, agent.customer_id)
     return agent
 
 
-def visible_agent(actor, agent_id) -> Agent:
-    """An agent the actor supervises or is."""
-    agent = selectors.agent_get(actor=actor, agent_id=agent_id)
-    permissions.require_self_or_supervisor(actor, agent)
+def visible_agent(request, agent_id) -> Agent:
+    """An agent the caller supervises or is."""
+    agent = path_agent(request, agent_id)
+    permissions.require_self_or_supervisor(request.user, agent)
     return agent
 
 

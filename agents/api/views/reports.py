@@ -100,7 +100,7 @@ class AgentStatusHistoryView(ApiView):
         extensions=EXTENSION,
     )
     def get(self, request, agent_id):
-        agent = visible_agent(self.actor, agent_id)
+        agent = visible_agent(self.request, agent_id)
         params = request.query_params
         size = parse_page_size(params.get("page_size"))
         before = parse_page_token(params.get("page_token"), parse_id=_change_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
-from agents import selectors, services
+from agents import services
 from agents.api.serializers import (
     AgentAddressesRequestSerializer,
     AgentPageSerializer,
@@ -20,6 +20,7 @@ from agents.api.views.common import (
     SELF_SERVICE,
     agent_page,
     own_agent,
+    path_agent,
 )
 from agents.representation import agent_representation
 from voipbin_admin.api.schema import (
@@ -134,4 +135,4 @@ class CustomerAgentDetailView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, 401, 404)},
     )
     def get(self, request, agent_id):
-        return Response(agent_representation(selectors.agent_get(actor=self.actor, agent_id=agent_id)))
+        return Response(agent_representation(path_agent(self.request, agent_id)))
