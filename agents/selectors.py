@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -229,13 +229,14 @@ def access_key_get(*, actor: Actor, access_key_id: object) -> AccessKey:
 # ORM the token lookup took 1.3 ms of CPU, most of it compiling the query; as SQL 0.35 ms
 # (README, "Performance"). Per credential model: the tables, the alias of the model's row, and
 # what makes the credential valid (its hash, then the time it must not have expired by).
-_CREDENTIAL_SOURCES: dict[type[Model], tuple[str, str, str]] = {
+_CREDENTIAL_SOURCES: dict[type[Model], tuple[str, str, str, str]] = {
     Agent: (
         "agents_logintoken t JOIN agents_agent a ON a.id = t.agent_id",
         "a",
-        "t.token_hash = %s AND t.tm_revoke IS NULL AND t.tm_expire > %s AND a.tm_delete IS NULL",
+        "t.token_hash",
+        "t.tm_revoke IS NULL AND t.tm_expire > %s AND a.tm_delete IS NULL",
     ),
-    AccessKey: ("agents_accesskey k", "k", "k.token_hash = %s AND k.tm_expire > %s AND k.tm_delete IS NULL"),
+    AccessKey: ("agents_accesskey k", "k", "k.token_hash", "k.tm_expire > %s AND k.tm_delete IS NULL"),
 }
 
 
@@ -243,14 +244,14 @@ _CREDENTIAL_SOURCES: dict[type[Model], tuple[str, str, str]] = {
 def _credential_sql(model: type[Model], vendor: str, *, with_agent: bool) -> str:
     """The credential's row; `with_agent`: then the live agent whose id is the first parameter,
     as `agent_by_id_sql` reads it (all NULL when there is none)."""
-    source, alias, valid = _CREDENTIAL_SOURCES[model]
+    source, alias, hash_column, valid = _CREDENTIAL_SOURCES[model]
     columns = model_columns(model, alias)
+    where = f"{hash_column} = %s AND {valid}"
     if not with_agent:
-        return f"SELECT {columns} FROM {source} WHERE {valid}"  # noqa: S608 (fixed fragments)
+        return f"SELECT {columns} FROM {source} WHERE {where}"  # noqa: S608 (fixed fragments)
+    columns = f"{columns}, {agent_representation_columns(vendor, 'g')}"
     agent = "LEFT JOIN agents_agent g ON g.id = %s AND g.tm_delete IS NULL"
-    return (
-        f"SELECT {columns}, {agent_representation_columns(vendor, 'g')} FROM {source} {agent} WHERE {valid}"  # noqa: S608
-    )
+    return f"SELECT {columns} FROM {source} {agent} WHERE {where}"  # noqa: S608 (fixed fragments)
 
 
 def credential_actor(raw: str) -> Agent | AccessKey:
@@ -269,6 +270,48 @@ def credential_actor_and_agent(raw: str, agent_id: UUID) -> tuple[Agent | Access
     (`agent_visible_to`). For the API's routes that name an agent: one round trip less on each
     of them, the status write among them (README, "Performance")."""
     return _read_credential(raw, agent_id=agent_id)
+
+
+#: Credentials per statement of `credential_actors` (SQLite takes at most 32,766 parameters).
+_CREDENTIALS_PER_READ = 500
+
+
+def credential_actors(raws: Iterable[str]) -> dict[str, Agent | AccessKey]:
+    """`credential_actor` for many credentials at once, by the same rules: who each still valid
+    one stands for (an invalid one is left out). The event stream re-checks every open
+    connection of a server process with one such read per kind of credential."""
+    by_hash = {hash_secret(raw): raw for raw in raws if raw}
+    now = db_param(LoginToken, "tm_expire", timezone.now())
+    actors: dict[str, Agent | AccessKey] = {}
+    models: tuple[type[Agent] | type[AccessKey], ...] = (Agent, AccessKey)
+    for model in models:
+        is_key = model is AccessKey
+        hashes = [digest for digest, raw in by_hash.items() if raw.startswith(ACCESS_KEY_PREFIX) == is_key]
+        source, alias, hash_column, valid = _CREDENTIAL_SOURCES[model]
+        for start in range(0, len(hashes), _CREDENTIALS_PER_READ):
+            chunk = hashes[start : start + _CREDENTIALS_PER_READ]
+            placeholders = ", ".join(["%s"] * len(chunk))
+            columns = f"{hash_column}, {model_columns(model, alias)}"
+            sql = f"SELECT {columns} FROM {source} WHERE {hash_column} IN ({placeholders}) AND {valid}"  # noqa: S608
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*chunk, cast(Any, now)])
+                rows = cursor.fetchall()
+            for row in rows:
+                actors[by_hash[row[0]]] = instance_from_row(model, row, 1)[0]
+    return actors
+
+
+def live_session_keys(session_keys: Iterable[str]) -> set[str]:
+    """The console sessions among these that still exist and have not expired (signing out
+    deletes one; the settings keep sessions in the database)."""
+    from django.contrib.sessions.models import Session
+
+    live = Session.objects.filter(session_key__in=list(session_keys), expire_date__gt=timezone.now())
+    return set(live.values_list("session_key", flat=True))
+
+
+def live_agents(agent_ids: Iterable[UUID]) -> dict[UUID, Agent]:
+    return Agent.objects.live().in_bulk(list(agent_ids))
 
 
 def _read_credential(raw: str, *, agent_id: UUID | None) -> tuple[Agent | AccessKey, Agent | None]:

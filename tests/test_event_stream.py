@@ -21,6 +21,7 @@ from datetime import timedelta
 import pytest
 from channels.layers import channel_layers
 from django.apps import apps
+from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.db.models import Max
 from django.test import Client, override_settings
@@ -34,6 +35,7 @@ from agents.services import (
     access_key_create,
     access_key_delete,
     agent_delete,
+    agent_set_password,
     agent_set_permission,
     agent_set_status,
     agent_update,
@@ -874,9 +876,21 @@ def _revoke(case: str, server, admin: Agent, manager: Agent, agent: Agent):
         access_key, key = access_key_create(actor=SYSTEM, customer_id=cid)
         revoke = lambda: access_key_delete(actor=admin, access_key=access_key)  # noqa: E731
         return server.url(accesskey=key), {}, customer_topic(cid), revoke
-    session = {"cookies": {"sessionid": console_session(manager)}}
+    session_key = console_session(manager)
+    session = {"cookies": {"sessionid": session_key}}
     if case == "agent deleted (session)":
         return server.url(), session, customer_topic(cid), lambda: agent_delete(actor=admin, agent=manager)
+    if case == "signed out (session)":
+        return (
+            server.url(),
+            session,
+            customer_topic(cid),
+            lambda: Session.objects.filter(pk=session_key).delete(),
+        )
+    if case == "password changed (session)":
+        new_password = "another-Passw0rd-for-the-test"
+        change = lambda: agent_set_password(actor=admin, agent=manager, password=new_password)  # noqa: E731
+        return server.url(), session, customer_topic(cid), change
     demote = lambda: agent_set_permission(actor=admin, agent=manager, permission=Permission.CUSTOMER_AGENT)  # noqa: E731
     return server.url(), session, customer_topic(cid), demote
 
@@ -888,6 +902,8 @@ REVOCATIONS = {
     "agent deleted (session)": "credential no longer valid",
     # The change revokes the manager's tokens too; the console session stays, its rights do not.
     "demoted (session)": "topic no longer allowed",
+    "signed out (session)": "credential no longer valid",
+    "password changed (session)": "credential no longer valid",
     "access key deleted": "credential no longer valid",
 }
 

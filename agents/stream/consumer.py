@@ -26,6 +26,7 @@ from django.utils.module_loading import import_string
 from agents import event_bus, selectors
 from agents.models import Agent
 from agents.permissions import Actor
+from agents.stream.rights import Caller, rights_watch
 from agents.stream.topics import (
     AGENT_SCOPE,
     MAX_TOPICS,
@@ -63,17 +64,27 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.resumed_after: dict[str, int] = {}
         self.group_users: dict[str, int] = {}
         self.last_delivered: dict[str, int] = {}  # agent id -> newest event id sent
-        self.credential, self.session_key = self._credentials()
-        self.actor = await self._current_actor()
+        credential, session_key = self._credentials()
+        if credential is not None:
+            self.actor = await self._credential_actor(credential)
+            self.caller = Caller(credential=credential)
+        elif session_key:
+            agent = await database_sync_to_async(_session_agent)(session_key)
+            self.actor = agent
+            if agent is not None:  # what a recheck compares: a password change moves the hash
+                self.caller = Caller(
+                    session_key=session_key,
+                    session_agent_id=agent.pk,
+                    session_auth_hash=agent.get_session_auth_hash(),
+                )
         if self.actor is None:
             await self.close()  # before accept: the upgrade is refused (403)
             return
         await self.accept()
-        self.recheck = asyncio.create_task(self._recheck_rights())
+        rights_watch().add(self)
 
     async def disconnect(self, code: int) -> None:
-        if recheck := getattr(self, "recheck", None):
-            recheck.cancel()
+        rights_watch().discard(self)
         for group in getattr(self, "group_users", {}):
             await self.channel_layer.group_discard(group, self.channel_name)
         self.group_users = {}
@@ -96,33 +107,21 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         session_key = cookies.get(settings.SESSION_COOKIE_NAME)
         return None, (session_key if same_site else None)
 
-    async def _current_actor(self) -> Actor | None:
-        """Who the connection's credential stands for now; None once it is not valid."""
-        if self.credential is not None:
-            try:
-                return await database_sync_to_async(selectors.credential_actor)(self.credential)
-            except Unauthenticated:
-                return None
-        if self.session_key:
-            return await database_sync_to_async(_session_agent)(self.session_key)
-        return None
+    async def _credential_actor(self, credential: str) -> Actor | None:
+        try:
+            return await database_sync_to_async(selectors.credential_actor)(credential)
+        except Unauthenticated:
+            return None
 
-    async def _recheck_rights(self) -> None:
-        """Close (1008) within the recheck interval once the credential is revoked or expired, its
-        agent deleted, or a subscription no longer allowed."""
-        while True:
-            await asyncio.sleep(settings.EVENT_STREAM_RECHECK_SECONDS)
-            try:
-                actor = await self._current_actor()
-            except Exception:  # the database is away: keep the stream, check again later
-                logger.exception("could not recheck an event stream's credential")
-                continue
-            if actor is None:
-                await self.close(code=POLICY_VIOLATION, reason="credential no longer valid")
-                return
-            if not all(may_subscribe(actor, topic) for topic in self.topics.values()):
-                await self.close(code=POLICY_VIOLATION, reason="topic no longer allowed")
-                return
+    async def rights_rechecked(self, actor: Actor | None) -> None:
+        """Who the caller stands for now (`agents.stream.rights`, every recheck interval): close
+        (1008) once the credential or session is no longer valid, or a subscription is no longer
+        allowed."""
+        if actor is None:
+            await self.close(code=POLICY_VIOLATION, reason="credential no longer valid")
+        elif not all(may_subscribe(actor, topic) for topic in self.topics.values()):
+            await self.close(code=POLICY_VIOLATION, reason="topic no longer allowed")
+        else:
             self.actor = actor
 
     # --- client messages ----------------------------------------------------------------------
