@@ -65,10 +65,13 @@ def measure_load(load: LoadSettings) -> dict:
                 ("load put status, publishing", status_script, publishing_port),
                 ("load list", list_script, sync_port),
             )
-            # Interleaved rounds, so that a slow spell of the machine hits every figure alike.
+            # Interleaved rounds, so that a slow spell of the machine hits every figure alike, and
+            # each round starts one figure later, so that no figure always follows the same one
+            # (the ASGI workers' run, say, whose servers may still be busy when it ends).
             samples: dict[str, list[dict]] = {label: [] for label, _, _ in runs}
-            for _ in range(load.runs):
-                for label, script, port in runs:
+            for round_number in range(load.runs):
+                shift = round_number % len(runs)
+                for label, script, port in runs[shift:] + runs[:shift]:
                     if script is status_script:
                         Agent.objects.filter(id__in=agent_ids).update(status="offline")
                     vacuum()
