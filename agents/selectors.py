@@ -227,8 +227,8 @@ def access_key_get(*, actor: Actor, access_key_id: object) -> AccessKey:
 
 # Credentials are checked on every API request, so these reads are written in SQL: through the
 # ORM the token lookup took 1.3 ms of CPU, most of it compiling the query; as SQL 0.35 ms
-# (README, "Performance"). Per credential model: the tables, the alias of the model's row, and
-# what makes the credential valid (its hash, then the time it must not have expired by).
+# (README, "Performance"). Per credential model: the tables, the alias of the model's row, the
+# column of the credential's hash, and what else makes it valid (its one parameter: now).
 _CREDENTIAL_SOURCES: dict[type[Model], tuple[str, str, str, str]] = {
     Agent: (
         "agents_logintoken t JOIN agents_agent a ON a.id = t.agent_id",
