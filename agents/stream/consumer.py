@@ -117,12 +117,12 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         """Who the caller stands for now (`agents.stream.rights`, every recheck interval): close
         (1008) once the credential or session is no longer valid, or a subscription is no longer
         allowed."""
-        if actor is None:
-            await self.close(code=POLICY_VIOLATION, reason="credential no longer valid")
-        elif not all(may_subscribe(actor, topic) for topic in self.topics.values()):
-            await self.close(code=POLICY_VIOLATION, reason="topic no longer allowed")
-        else:
+        if actor is not None and all(may_subscribe(actor, topic) for topic in self.topics.values()):
             self.actor = actor
+            return
+        rights_watch().discard(self)  # closing: not to be closed again by the next recheck
+        reason = "credential no longer valid" if actor is None else "topic no longer allowed"
+        await self.close(code=POLICY_VIOLATION, reason=reason)
 
     # --- client messages ----------------------------------------------------------------------
 

@@ -70,8 +70,12 @@ class RightsWatch:
                 logger.exception("could not recheck %d event stream connections", len(connections))
                 continue
             for connection, actor in zip(connections, actors, strict=True):
-                if connection in self.connections:  # not closed meanwhile
+                if connection not in self.connections:  # closed meanwhile
+                    continue
+                try:
                     await connection.rights_rechecked(actor)
+                except Exception:  # one connection's failure is no reason to stop checking the others
+                    logger.exception("could not apply an event stream's recheck")
 
 
 def current_actors(callers: list[Caller]) -> list[Actor | None]:
