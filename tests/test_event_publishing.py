@@ -203,17 +203,20 @@ def test_publishing_resumes_after_a_pause_once_redis_is_back_with_its_replies_of
 # --- a request publishes once its response is out ---------------------------------------------
 
 
+@pytest.fixture
+def watched_agent(customer_group_listener):
+    """A customer's admin, one of its agents, and a listener on the customer's group."""
+    admin = make_customer_admin()
+    return admin, make_agent(customer_id=admin.customer_id), customer_group_listener(admin.customer_id)
+
+
 def status_body(status: str) -> bytes:
     return json.dumps({"status": status}).encode()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_wsgi_request_publishes_its_events_once_its_response_has_been_sent(
-    layer_on, customer_group_listener
-):
-    admin = make_customer_admin()
-    agent = make_agent(customer_id=admin.customer_id)
-    listener = customer_group_listener(admin.customer_id)
+def test_a_wsgi_request_publishes_its_events_once_its_response_has_been_sent(layer_on, watched_agent):
+    admin, agent, listener = watched_agent
     body = status_body("available")
     environ = {
         "REQUEST_METHOD": "PUT",
@@ -239,12 +242,8 @@ def test_a_wsgi_request_publishes_its_events_once_its_response_has_been_sent(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_asgi_request_publishes_its_events_once_its_response_has_been_sent(
-    layer_on, customer_group_listener
-):
-    admin = make_customer_admin()
-    agent = make_agent(customer_id=admin.customer_id)
-    listener = customer_group_listener(admin.customer_id)
+def test_an_asgi_request_publishes_its_events_once_its_response_has_been_sent(layer_on, watched_agent):
+    admin, agent, listener = watched_agent
     token = token_for(admin)
     seen_when_sent: list[list[dict]] = []
     answered = []
