@@ -41,7 +41,8 @@ def agent_list(request: HttpRequest) -> HttpResponse:
     form, filters = _list_filters(request, tags)
     agents = selectors.agent_console_list(customer_id=customer_id, **filters)
     # Keyset pages (next / previous) and a count that stops at 1,000: no page view counts or
-    # skips a large customer's rows (README, "Large customers").
+    # skips a large customer's rows (README, "Large customers"). A first page with nothing
+    # after it is counted already.
     page = selectors.agent_console_page(
         agents,
         ordering=filters["ordering"],
@@ -49,7 +50,7 @@ def agent_list(request: HttpRequest) -> HttpResponse:
         after=request.GET.get("after"),
         before=request.GET.get("before"),
     )
-    count = selectors.capped_count(agents)
+    count = len(page.object_list) if page.is_whole_list else selectors.capped_count(agents)
     tag_names = {tag.id: tag.name for tag in tags}
     for agent in page.object_list:
         agent.tag_names = [

@@ -279,17 +279,31 @@ def _counts(queries) -> list[str]:
     return [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
 
 
-@pytest.mark.parametrize("page", ["agent_list", "tag_list"])
-def test_the_console_lists_count_no_further_than_their_limit(client, admin_a, page):
+@pytest.mark.parametrize(("page", "params"), [("agent_list", {"per_page": "25"}), ("tag_list", {})])
+def test_the_console_lists_count_no_further_than_their_limit(client, admin_a, page, params):
     client.force_login(admin_a)
     tag = make_tag(admin_a.customer_id, name="night")
     agents = _bulk_agents(admin_a.customer_id, 30)
     AgentTag.objects.bulk_create(AgentTag(agent=agent, tag=tag) for agent in agents)
     with CaptureQueriesContext(connection) as captured:
-        assert client.get(url(page)).status_code == 200
+        assert client.get(url(page), params).status_code == 200
     counts = _counts(captured.captured_queries)
     assert counts
     assert all("LIMIT" in sql.upper() for sql in counts), counts
+
+
+def test_a_first_page_with_no_next_page_counts_its_own_rows(client, admin_a):
+    """A search that fits on one page (a supervisor looking someone up) runs no count (once
+    the customer's size is known: `test_a_customers_size_is_counted_once_for_its_searches`)."""
+    client.force_login(admin_a)
+    _bulk_agents(admin_a.customer_id, 30)
+    client.get(url("agent_list"), {"q": "big agent 2"})
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(url("agent_list"), {"q": "big agent 2"}).content.decode()
+    assert _counts(captured.captured_queries) == []
+    assert len(re.findall(r'<tr data-agent="', body)) == 11  # 2 and 20 to 29
+    assert '<span class="head-count">11</span>' in body
+    assert "Showing 11 of 11" in body
 
 
 def test_the_tags_page_shows_a_capped_count(client, admin_a, monkeypatch):
@@ -312,6 +326,22 @@ def test_the_tags_page_shows_a_capped_count(client, admin_a, monkeypatch):
         client.get(url("tag_list")).content.decode().split('data-tag="small"', 1)[1].split("</tr>", 1)[0]
     )
     assert re.search(r'<td[^>]*class="num"[^>]*>1</td>', small_row), small_row  # deleted ones are not counted
+
+
+def test_a_customers_size_is_counted_once_for_its_searches(admin_a, admin_b):
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL chooses between the indexes and a scan")
+    _bulk_agents(admin_a.customer_id, 5)
+
+    def size_counts(customer_id) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            list(selectors.agent_list(customer_id=customer_id, q="big"))
+        size_limit = f"LIMIT {selectors.SEARCH_SCAN_LIMIT + 1}"
+        return len([sql for sql in _counts(captured.captured_queries) if size_limit in sql])
+
+    assert size_counts(admin_a.customer_id) == 1
+    assert size_counts(admin_a.customer_id) == 0
+    assert size_counts(admin_b.customer_id) == 1  # each customer has its own
 
 
 @pytest.mark.parametrize("depth", [0, 40, 80])

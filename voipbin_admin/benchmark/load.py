@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +60,11 @@ def measure_load(load: LoadSettings) -> dict:
             list_script.write_text(_wrk_list_script(token))
             baseline_script = Path(folder, "baseline.lua")
             baseline_script.write_text(_wrk_baseline_script())
+            # gunicorn's master listens before its workers have imported Django: a first run
+            # would time their start. Each server first answers for a second of load.
+            for port in (sync_port, asgi_port, publishing_port):
+                wait_until_answering(port)
+                _run_wrk(port, baseline_script, LoadSettings(seconds=1, connections=load.connections))
             runs = (
                 ("load baseline (401, no SQL)", baseline_script, sync_port),
                 ("load put status", status_script, sync_port),
@@ -149,6 +156,20 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise BenchmarkError("gunicorn did not start")
 
 
+def wait_until_answering(port: int, timeout: float = 60.0) -> None:
+    """Until the server at `port` answers an HTTP request (any status)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1.0/agents", timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise BenchmarkError(f"the server on port {port} did not answer within {timeout:.0f} s")
+
+
 def _wrk_status_script(agent_ids: list[str], token: str) -> str:
     """PUT status over the (offline) agents in turn, each pass moving every agent to the next of
     four other statuses: every request is a real change, with its history and event rows."""
@@ -193,6 +214,8 @@ def _run_wrk(port: int, script: Path, load: LoadSettings) -> dict:
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     requests_per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    if not requests_per_s:
+        raise BenchmarkError(f"wrk completed no request against port {port}:\n{output}")
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     p99 = re.search(r"99%\s+(\S+)", output)
     return {
