@@ -42,16 +42,17 @@ _AVAILABLE = " AND a.status = 'available'"
 # hashed every agent, 0.4 s a tag.)
 
 
-#: Per tag, the customer's live agents and the available ones, walked from the agents: each
-#: agent's links by the links' agent index. `OFFSET 0` keeps the lateral subquery a loop over
-#: the customer's agents; flattened into a join, PostgreSQL hashes the whole links table
-#: (estimated from an average tag of the table, not this customer's).
+#: Per tag, the customer's live agents and the available ones: the links of the customer's tags
+#: (a range of the (tag, agent) index per tag) joined with the customer's live agents. Both
+#: sides are the customer's own rows, and the links' statistics know each tag's share, so
+#: PostgreSQL hashes the smaller side (at 10,000 agents: 30 to 37 ms, against 60 to 136 ms for
+#: a walk of each agent's links, in one interleaved run).
 _COVERAGE_SQL = """
-    SELECT l.tag_id, COUNT(*), COUNT(*) FILTER (WHERE a.status = 'available')
+    SELECT t.tag_id, COUNT(*), COUNT(*) FILTER (WHERE a.status = 'available')
     FROM agents_agent a
-    CROSS JOIN LATERAL (SELECT t.tag_id FROM tags_agenttag t WHERE t.agent_id = a.id OFFSET 0) l
-    WHERE a.customer_id = %s AND a.tm_delete IS NULL
-    GROUP BY l.tag_id
+    JOIN tags_agenttag t ON t.agent_id = a.id
+    WHERE a.customer_id = %s AND a.tm_delete IS NULL AND t.tag_id = ANY(%s)
+    GROUP BY t.tag_id
 """
 
 
@@ -61,11 +62,12 @@ def tag_list_with_agent_counts(*, customer_id: UUID) -> list[Tag]:
     table's (a count per tag, joined from the tags, took 1.4 s for a customer of 1,000 agents
     beside one of 1,000,000; README, "Large customers")."""
     tags = list(tag_list(customer_id=customer_id))
-    if connection.vendor == "postgresql":
+    counts: dict[UUID, tuple[int, int]] = {}
+    if tags and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_COVERAGE_SQL, [customer_id])
+            cursor.execute(_COVERAGE_SQL, [customer_id, [tag.id for tag in tags]])
             counts = {tag_id: (agents, available) for tag_id, agents, available in cursor.fetchall()}
-    else:
+    elif tags:
         rows = (
             AgentTag.objects.filter(agent__customer_id=customer_id, agent__tm_delete__isnull=True)
             .values("tag_id")
