@@ -44,6 +44,9 @@ RECHECK_COST = 300.0
 WORTHWHILE = 2.0
 #: Words of q looked at (fragments are runs of whole words).
 MAX_WORDS = 12
+#: A longer q is asked for whole: it is rare enough, and pricing its fragments would cost more
+#: than it saves (a 7,700-character q took 108 ms to price).
+MAX_PRICED_LENGTH = 100
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -152,6 +155,8 @@ class ColumnSample:
 def index_fragment(q: str, column: str) -> str:
     """The part of q that the column's trigram index is asked for: q itself unless a fragment
     is clearly cheaper by the column's statistics."""
+    if len(q) > MAX_PRICED_LENGTH:
+        return q
     sample = _statistics().get(column)
     return q if sample is None else sample.cheapest_fragment(q)
 

@@ -82,6 +82,13 @@ def test_the_most_common_values_count_with_their_frequencies():
     assert sample.cheapest_fragment("night quokka") in {"quokka", " quokka"}
 
 
+def test_a_long_q_is_asked_for_whole(monkeypatch):
+    monkeypatch.setattr(trigram_search, "_statistics", lambda: {"name": _shared_prefix_sample()})
+    assert trigram_search.index_fragment("Agent 1000000-333333", "name") != "Agent 1000000-333333"
+    long_q = "Agent 1000000-333333 " + "x" * trigram_search.MAX_PRICED_LENGTH
+    assert trigram_search.index_fragment(long_q, "name") == long_q
+
+
 def test_without_statistics_the_search_asks_for_q(monkeypatch):
     monkeypatch.setattr(trigram_search, "_statistics", lambda: {})
     assert trigram_search.index_fragment("Agent 1000000-333333", "name") == "Agent 1000000-333333"
