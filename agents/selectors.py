@@ -134,7 +134,7 @@ def _is_searched_through_indexes(customer_id: UUID) -> bool:
         return capped_count(Agent.objects.live().for_customer(customer_id), SEARCH_SCAN_LIMIT)
 
     key = f"agents:search-size:{customer_id}:{SEARCH_SCAN_LIMIT}"
-    return cache.get_or_set(key, count, SEARCH_SIZE_SECONDS) > SEARCH_SCAN_LIMIT
+    return cast(int, cache.get_or_set(key, count, SEARCH_SIZE_SECONDS)) > SEARCH_SCAN_LIMIT
 
 
 def agent_search(q: str) -> Q:
