@@ -46,12 +46,14 @@ _AVAILABLE = " AND a.status = 'available'"
 #: (a range of the (tag, agent) index per tag) joined with the customer's live agents. Both
 #: sides are the customer's own rows, and the links' statistics know each tag's share, so
 #: PostgreSQL hashes the smaller side (at 10,000 agents: 30 to 37 ms, against 60 to 136 ms for
-#: a walk of each agent's links, in one interleaved run).
+#: a walk of each agent's links, in one interleaved run). The ids are written into the
+#: statement, not bound: a prepared statement's generic plan is made for an average customer,
+#: and one made for a million agents would hash the whole links table for a small one.
 _COVERAGE_SQL = """
     SELECT t.tag_id, COUNT(*), COUNT(*) FILTER (WHERE a.status = 'available')
     FROM agents_agent a
     JOIN tags_agenttag t ON t.agent_id = a.id
-    WHERE a.customer_id = %s AND a.tm_delete IS NULL AND t.tag_id = ANY(%s)
+    WHERE a.customer_id = '{customer}'::uuid AND a.tm_delete IS NULL AND t.tag_id IN ({tags})
     GROUP BY t.tag_id
 """
 
@@ -65,7 +67,9 @@ def tag_list_with_agent_counts(*, customer_id: UUID) -> list[Tag]:
     counts: dict[UUID, tuple[int, int]] = {}
     if tags and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_COVERAGE_SQL, [customer_id, [tag.id for tag in tags]])
+            # UUIDs (hex digits and dashes) only: nothing of a caller's reaches the text.
+            tag_ids = ", ".join(f"'{UUID(str(tag.id))}'::uuid" for tag in tags)
+            cursor.execute(_COVERAGE_SQL.format(customer=UUID(str(customer_id)), tags=tag_ids))
             counts = {tag_id: (agents, available) for tag_id, agents, available in cursor.fetchall()}
     elif tags:
         rows = (
