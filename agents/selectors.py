@@ -263,16 +263,22 @@ _CREDENTIAL_SOURCES: dict[type[Model], tuple[str, str, str, str]] = {
 
 
 @functools.cache
-def _credential_sql(model: type[Model], vendor: str, *, with_agent: bool) -> str:
+def _credential_sql(model: type[Model], vendor: str, *, with_agent: bool, own: bool = False) -> str:
     """The credential's row; `with_agent`: then the live agent whose id is the first parameter,
-    as `agent_by_id_sql` reads it (all NULL when there is none)."""
+    as `agent_by_id_sql` reads it (all NULL when there is none); `own`: instead the agent the
+    login token stands for (an access key stands for none: all NULL)."""
     source, alias, hash_column, valid = _CREDENTIAL_SOURCES[model]
     columns = model_columns(model, alias)
     where = f"{hash_column} = %s AND {valid}"
     if not with_agent:
         return f"SELECT {columns} FROM {source} WHERE {where}"  # noqa: S608 (fixed fragments)
     columns = f"{columns}, {agent_representation_columns(vendor, 'g')}"
-    agent = "LEFT JOIN agents_agent g ON g.id = %s AND g.tm_delete IS NULL"
+    if not own:
+        agent = "LEFT JOIN agents_agent g ON g.id = %s AND g.tm_delete IS NULL"
+    elif model is Agent:
+        agent = "JOIN agents_agent g ON g.id = a.id"
+    else:
+        agent = "LEFT JOIN agents_agent g ON FALSE"
     return f"SELECT {columns} FROM {source} {agent} WHERE {where}"  # noqa: S608 (fixed fragments)
 
 
@@ -292,6 +298,13 @@ def credential_actor_and_agent(raw: str, agent_id: UUID) -> tuple[Agent | Access
     (`agent_visible_to`). For the API's routes that name an agent: one round trip less on each
     of them, the status write among them (README, "Performance")."""
     return _read_credential(raw, agent_id=agent_id)
+
+
+def credential_actor_and_own_agent(raw: str) -> tuple[Agent | AccessKey, Agent | None]:
+    """`credential_actor`, and in the same statement the login token's agent as `agent_get`
+    reads it (None for an access key): for the routes about the caller's own record
+    (`/v1.0/me`, `/v1.0/service_agents/me/...`)."""
+    return _read_credential(raw, agent_id=None, own=True)
 
 
 #: Credentials per statement of `credential_actors` (SQLite takes at most 32,766 parameters).
@@ -336,17 +349,19 @@ def live_agents(agent_ids: Iterable[UUID]) -> dict[UUID, Agent]:
     return Agent.objects.live().in_bulk(list(agent_ids))
 
 
-def _read_credential(raw: str, *, agent_id: UUID | None) -> tuple[Agent | AccessKey, Agent | None]:
+def _read_credential(
+    raw: str, *, agent_id: UUID | None, own: bool = False
+) -> tuple[Agent | AccessKey, Agent | None]:
     if not raw:
         raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
     model: type[Agent] | type[AccessKey] = AccessKey if raw.startswith(ACCESS_KEY_PREFIX) else Agent
     params = [hash_secret(raw), db_param(LoginToken, "tm_expire", timezone.now())]
-    sql = _credential_sql(model, connection.vendor, with_agent=agent_id is not None)
+    sql = _credential_sql(model, connection.vendor, with_agent=agent_id is not None or own, own=own)
     row = fetch_row(sql, params if agent_id is None else [db_param(Agent, "id", agent_id), *params])
     if row is None:
         raise Unauthenticated("INVALID_CREDENTIALS", "The credential is not valid.")
     actor, end = instance_from_row(model, row)
-    if agent_id is None:
+    if agent_id is None and not own:
         return actor, None
     agent, _ = instance_from_row(Agent, row, end, extra=AGENT_REPRESENTATION_EXTRA)
     return actor, (agent if agent.pk is not None else None)

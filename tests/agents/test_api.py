@@ -16,7 +16,9 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agents import services
 from agents.models import Agent, AgentStatusChange, Permission
+from agents.permissions import SYSTEM
 from agents.representation import agent_representation
 from tests.api_support import UNAUTHENTICATED_CALLERS, error_of, token_for
 from tests.factories import make_agent, make_tag
@@ -758,6 +760,30 @@ def test_a_route_that_names_an_agent_reads_it_with_the_credential_in_one_stateme
     assert len(_data_statements(queries)) == 1, _data_statements(queries)
 
 
+@pytest.mark.parametrize("path", ["/v1.0/me", "/v1.0/service_agents/me"])
+def test_a_route_about_the_callers_own_record_reads_it_with_the_credential_in_one_statement(
+    api, callers, agent_a, tag_a, path
+):
+    services.agent_replace_tags(actor=SYSTEM, agent=agent_a, tag_ids=[tag_a.id])
+    services.agent_replace_addresses(actor=SYSTEM, agent=Agent.objects.get(pk=agent_a.pk), addresses=[TEL])
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(path, token=callers["agent"])
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["tag_ids"], [address["target"] for address in body["addresses"]]) == (
+        [str(tag_a.id)],
+        [TEL["target"]],
+    )
+    assert body == agent_representation(Agent.objects.with_representation().get(pk=agent_a.pk))
+    assert len(_data_statements(queries)) == 1, _data_statements(queries)
+
+
+def test_an_access_key_has_no_own_record_to_read(api, callers):
+    assert api.get("/v1.0/me", token=callers["access_key"]).status_code == 200  # agent-shaped
+    assert api.get("/v1.0/service_agents/me", token=callers["access_key"]).status_code == 403
+
+
 # PostgreSQL runs each compare-and-set write with its history and event as one statement.
 @pytest.mark.parametrize(
     ("route", "body", "on_postgresql", "elsewhere"),
@@ -775,6 +801,15 @@ def test_the_hot_writes_run_a_fixed_number_of_statements(
     assert response.status_code == 200
     expected = on_postgresql if connection.vendor == "postgresql" else elsewhere
     assert len(_data_statements(queries)) == expected, _data_statements(queries)
+    # An agent's own change, on its phone: the same statements (other addresses: those are
+    # the target's now).
+    if route == "addresses":
+        body = {"addresses": [{"type": "extension", "target": "8"}, {"type": "extension", "target": "9"}]}
+    with CaptureQueriesContext(connection) as own:
+        response = api.put(f"/v1.0/service_agents/me/{route}", body, token=callers["agent"])
+
+    assert response.status_code == 200, response.json()
+    assert len(_data_statements(own)) == expected, _data_statements(own)
 
 
 def _prepared_statements() -> list[str]:

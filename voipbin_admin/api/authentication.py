@@ -21,7 +21,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from agents.models import Agent
-from agents.selectors import credential_actor, credential_actor_and_agent
+from agents.selectors import credential_actor, credential_actor_and_agent, credential_actor_and_own_agent
 from voipbin_admin.errors import Unauthenticated
 
 TOKEN_COOKIE = "token"
@@ -63,13 +63,18 @@ class CredentialAuthentication(BaseAuthentication):
         if raw is None:
             return None
         agent_id = _path_agent_id(request)
+        view = (request.parser_context or {}).get("view")
         try:
-            if agent_id is None:
-                actor = credential_actor(raw)
-            else:
+            if agent_id is not None:
                 # The route names an agent: read it with the credential, in one statement.
                 actor, agent = credential_actor_and_agent(raw, agent_id)
                 request.agent_read_with_credential = AgentRead(agent_id, agent)
+            elif getattr(view, "reads_own_agent", False):
+                # The route is about the caller's own record: the same, for the token's agent.
+                actor, agent = credential_actor_and_own_agent(raw)
+                request.agent_read_with_credential = AgentRead(actor.pk, agent)
+            else:
+                actor = credential_actor(raw)
         except Unauthenticated as exc:
             raise exceptions.AuthenticationFailed(exc.message, code=exc.reason) from exc
         return actor, raw
@@ -80,8 +85,9 @@ class CredentialAuthentication(BaseAuthentication):
 
 
 class AgentRead(NamedTuple):
-    """The agent a route's `agent_id` names, read by the credential's statement (None: no live
-    agent has that id). `agents.api.views.common.path_agent` takes it from the request."""
+    """The agent a route's `agent_id` names (or, on a route with `reads_own_agent`, the caller's
+    own), read by the credential's statement (None: no live agent has that id).
+    `agents.api.views.common.path_agent` and `own_agent` take it from the request."""
 
     agent_id: UUID
     agent: Agent | None

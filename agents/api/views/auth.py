@@ -102,6 +102,8 @@ class VersionedLogoutView(LogoutView):
 
 
 class MeView(ApiView):
+    reads_own_agent = True  # read with the credential (CredentialAuthentication)
+
     @extend_schema(
         operation_id="me_get",
         tags=AUTH,
@@ -113,4 +115,4 @@ class MeView(ApiView):
     def get(self, request):
         if isinstance(self.actor, AccessKey):
             return Response(access_key_as_agent(self.actor))
-        return Response(agent_representation(own_agent(self.actor)))
+        return Response(agent_representation(own_agent(request)))

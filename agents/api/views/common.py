@@ -90,12 +90,17 @@ def visible_agent(request, agent_id) -> Agent:
     return agent
 
 
-def own_agent(actor) -> Agent:
-    """The calling agent's own record; an access key has none."""
+def own_agent(request) -> Agent:
+    """The calling agent's own record (an access key has none): the one the credential's
+    statement read with it on a route with `reads_own_agent`, else read now."""
+    actor = request.user
     if not isinstance(actor, Agent):
         raise PermissionDenied(
             "AGENT_REQUIRED", "Only an agent signed in with a login token has its own record."
         )
+    read = getattr(request, "agent_read_with_credential", None)
+    if read is not None and read.agent_id == actor.pk and read.agent is not None:
+        return read.agent
     return selectors.agent_get(actor=actor, agent_id=actor.pk)
 
 

@@ -33,6 +33,8 @@ from voipbin_admin.api.views import ApiView, json_body, provided
 
 
 class OwnAgentView(ApiView):
+    reads_own_agent = True  # read with the credential (CredentialAuthentication)
+
     @extend_schema(
         operation_id="service_agents_me_get",
         tags=SELF_SERVICE,
@@ -40,7 +42,7 @@ class OwnAgentView(ApiView):
         responses={200: AgentSerializer, **error_responses(*AUTHENTICATED_ERRORS)},
     )
     def get(self, request):
-        return Response(agent_representation(own_agent(self.actor)))
+        return Response(agent_representation(own_agent(request)))
 
     @extend_schema(
         operation_id="service_agents_me_update",
@@ -50,7 +52,7 @@ class OwnAgentView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, *BODY_ERRORS)},
     )
     def put(self, request):
-        agent = own_agent(self.actor)
+        agent = own_agent(request)
         body = json_body(request)
         agent = services.agent_update(
             actor=self.actor, agent=agent, **provided(body, "name", "detail", "ring_method")
@@ -59,6 +61,8 @@ class OwnAgentView(ApiView):
 
 
 class OwnStatusView(ApiView):
+    reads_own_agent = True  # read with the credential (CredentialAuthentication)
+
     @extend_schema(
         operation_id="service_agents_me_set_status",
         tags=SELF_SERVICE,
@@ -67,7 +71,7 @@ class OwnStatusView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, *BODY_ERRORS)},
     )
     def put(self, request):
-        agent = own_agent(self.actor)
+        agent = own_agent(request)
         body = json_body(request)
         agent = services.agent_set_status(
             actor=self.actor, agent=agent, status=body.get("status"), **provided(body, "reason")
@@ -76,6 +80,8 @@ class OwnStatusView(ApiView):
 
 
 class OwnAddressesView(ApiView):
+    reads_own_agent = True  # read with the credential (CredentialAuthentication)
+
     @extend_schema(
         operation_id="service_agents_me_replace_addresses",
         tags=SELF_SERVICE,
@@ -84,7 +90,7 @@ class OwnAddressesView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, 409, *BODY_ERRORS)},
     )
     def put(self, request):
-        agent = own_agent(self.actor)
+        agent = own_agent(request)
         body = json_body(request)
         agent = services.agent_replace_addresses(
             actor=self.actor, agent=agent, addresses=body.get("addresses")
@@ -93,6 +99,8 @@ class OwnAddressesView(ApiView):
 
 
 class OwnPasswordView(ApiView):
+    reads_own_agent = True  # read with the credential (CredentialAuthentication)
+
     @extend_schema(
         operation_id="service_agents_me_set_password",
         tags=SELF_SERVICE,
@@ -101,7 +109,7 @@ class OwnPasswordView(ApiView):
         responses={200: AgentSerializer, **error_responses(400, *AUTHENTICATED_ERRORS, *BODY_ERRORS)},
     )
     def put(self, request):
-        agent = own_agent(self.actor)
+        agent = own_agent(request)
         body = json_body(request)
         # Sending old_password (never None here) makes the service check it, for supervisors too.
         old_password = body.get("old_password")
