@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -63,9 +65,12 @@ from agents.query_expressions import (
 )
 from agents.usernames import fold_username
 from tags.models import AgentTag
+from voipbin_admin.cache_errors import CACHE_UNREACHABLE
 from voipbin_admin.errors import InvalidArgument, NotFound, Unauthenticated
 
 MAX_TAG_FILTER_IDS = 100
+
+logger = logging.getLogger(__name__)
 
 
 def parse_uuid(value: object, *, reason: str = "INVALID_ID") -> UUID:
@@ -128,13 +133,20 @@ SEARCH_SIZE_SECONDS = 600
 def _is_searched_through_indexes(customer_id: UUID) -> bool:
     """Whether the customer has more live agents than `SEARCH_SCAN_LIMIT`, counted at most once
     per `SEARCH_SIZE_SECONDS` (in the cache: a customer that crosses the limit meanwhile is
-    searched the other way until then, with the same results)."""
+    searched the other way until then, with the same results). With the cache unreachable,
+    counted every time."""
 
-    def count() -> int:
-        return capped_count(Agent.objects.live().for_customer(customer_id), SEARCH_SCAN_LIMIT)
-
-    key = f"agents:search-size:{customer_id}:{SEARCH_SCAN_LIMIT}"
-    return cast(int, cache.get_or_set(key, count, SEARCH_SIZE_SECONDS)) > SEARCH_SCAN_LIMIT
+    key = f"agents:search-size:{connection.settings_dict['NAME']}:{customer_id}:{SEARCH_SCAN_LIMIT}"
+    try:
+        live_agents = cache.get(key)
+    except CACHE_UNREACHABLE as exc:
+        logger.warning("The search's size check counts each time: the cache is unreachable (%s)", exc)
+        live_agents = None
+    if live_agents is None:
+        live_agents = capped_count(Agent.objects.live().for_customer(customer_id), SEARCH_SCAN_LIMIT)
+        with contextlib.suppress(*CACHE_UNREACHABLE):
+            cache.set(key, live_agents, SEARCH_SIZE_SECONDS)
+    return live_agents > SEARCH_SCAN_LIMIT
 
 
 def agent_search(q: str) -> Q:

@@ -42,11 +42,15 @@ STATISTICS_SECONDS = 600.0
 RECHECK_COST = 300.0
 #: A fragment replaces q only when it is estimated at least this many times cheaper.
 WORTHWHILE = 2.0
-#: Words of q looked at (fragments are runs of whole words).
-MAX_WORDS = 12
+#: Words of q looked at (fragments are runs of whole words; their number grows with the square
+#: of this).
+MAX_WORDS = 6
 #: A longer q is asked for whole: it is rare enough, and pricing its fragments would cost more
 #: than it saves (a 7,700-character q took 108 ms to price).
 MAX_PRICED_LENGTH = 100
+#: The part of each sampled value whose trigrams are counted (pg_stats keeps values of up to
+#: 1 kB; a sample of long details took 2 s to read whole).
+SAMPLED_LENGTH = 100
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -95,7 +99,7 @@ class ColumnSample:
     sample_rows: dict[str, int] = field(default_factory=dict)  # trigram -> bitmap of the sample
     sample_size: int = 0
     sample_share: float = 0.0  # the rows the sample stands for
-    _shares: dict[str, float] = field(default_factory=dict)  # each trigram's share, once worked out
+    shares: dict[str, float] = field(default_factory=dict)  # each sampled trigram's share of the rows
 
     @classmethod
     def of(cls, common: list[str], frequencies: list[float], sample: list[str], null_share: float):
@@ -106,8 +110,10 @@ class ColumnSample:
         )
         for bitmaps, values in ((column.common_rows, common), (column.sample_rows, sample)):
             for position, value in enumerate(values):
-                for trigram in value_trigrams(value):
+                for trigram in value_trigrams(value[:SAMPLED_LENGTH]):
                     bitmaps[trigram] = bitmaps.get(trigram, 0) | (1 << position)
+        for trigram in column.common_rows.keys() | column.sample_rows.keys():
+            column.shares[trigram] = column.share_holding({trigram})
         return column
 
     def share_holding(self, trigrams: set[str]) -> float:
@@ -131,7 +137,7 @@ class ColumnSample:
         the table. A fragment without trigrams would read the whole index."""
         if not trigrams:
             return float("inf")
-        entries = sum(self._share_of(trigram) for trigram in trigrams)
+        entries = sum(self.shares.get(trigram, 0.0) for trigram in trigrams)
         # Half a sampled row more than the sample shows: a fragment no sampled value holds may
         # still match rows, and one that a single value holds matches more than that suggests.
         sampled = len(self.common_frequencies) + self.sample_size
@@ -145,11 +151,6 @@ class ColumnSample:
         if priced and priced[0][0] * WORTHWHILE < self.cost(fragment_trigrams(q)):
             return priced[0][2]
         return q
-
-    def _share_of(self, trigram: str) -> float:
-        if trigram not in self._shares:
-            self._shares[trigram] = self.share_holding({trigram})
-        return self._shares[trigram]
 
 
 def index_fragment(q: str, column: str) -> str:
@@ -167,16 +168,14 @@ _cache: tuple[float, str, dict[str, ColumnSample]] | None = None
 
 def _statistics() -> dict[str, ColumnSample]:
     """The searched columns' samples, read at most once per `STATISTICS_SECONDS` (per
-    database: the test suite's databases differ by name)."""
+    database: the test suite's databases differ by name), by one thread while the others
+    wait for it."""
     global _cache
     database = connection.settings_dict["NAME"]
     with _cache_lock:
-        if _cache and _cache[1] == database and time.monotonic() < _cache[0]:
-            return _cache[2]
-    samples = _read_statistics()
-    with _cache_lock:
-        _cache = (time.monotonic() + STATISTICS_SECONDS, database, samples)
-    return samples
+        if not (_cache and _cache[1] == database and time.monotonic() < _cache[0]):
+            _cache = (time.monotonic() + STATISTICS_SECONDS, database, _read_statistics())
+        return _cache[2]
 
 
 def forget_statistics() -> None:

@@ -779,9 +779,18 @@ def test_a_route_about_the_callers_own_record_reads_it_with_the_credential_in_on
     assert len(_data_statements(queries)) == 1, _data_statements(queries)
 
 
-def test_an_access_key_has_no_own_record_to_read(api, callers):
-    assert api.get("/v1.0/me", token=callers["access_key"]).status_code == 200  # agent-shaped
-    assert api.get("/v1.0/service_agents/me", token=callers["access_key"]).status_code == 403
+def test_an_access_key_has_no_own_record_to_read(api, callers, customer_a):
+    with CaptureQueriesContext(connection) as queries:
+        me = api.get("/v1.0/me", token=callers["access_key"])
+
+    assert me.status_code == 200
+    assert (me.json()["customer_id"], me.json()["username"], me.json()["permission"]) == (
+        str(customer_a.id),
+        "",
+        32,
+    )
+    assert len(_data_statements(queries)) == 1, _data_statements(queries)
+    assert error_of(api.get("/v1.0/service_agents/me", token=callers["access_key"]))[2] == "AGENT_REQUIRED"
 
 
 # PostgreSQL runs each compare-and-set write with its history and event as one statement.

@@ -7,6 +7,7 @@ count over a customer's rows). Speed itself is measured by `manage.py benchmark 
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from django.db import connection
@@ -342,6 +343,28 @@ def test_a_customers_size_is_counted_once_for_its_searches(admin_a, admin_b):
     assert size_counts(admin_a.customer_id) == 1
     assert size_counts(admin_a.customer_id) == 0
     assert size_counts(admin_b.customer_id) == 1  # each customer has its own
+
+
+def test_a_search_still_answers_while_the_cache_is_down(client, admin_a, settings, caplog):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    _bulk_agents(admin_a.customer_id, 30)
+    client.force_login(admin_a)
+
+    response = client.get(url("agent_list"), {"q": "big agent 2"})
+
+    assert response.status_code == 200
+    assert len(re.findall(r'<tr data-agent="', response.content.decode())) == 11
+    if connection.vendor == "postgresql":  # only PostgreSQL asks the cache for the size
+        assert "the cache is unreachable" in caplog.text
 
 
 @pytest.mark.parametrize("depth", [0, 40, 80])

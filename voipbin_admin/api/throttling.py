@@ -18,9 +18,9 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from redis.exceptions import RedisError
 
 from agents.usernames import fold_username
+from voipbin_admin.cache_errors import CACHE_UNREACHABLE
 from voipbin_admin.errors import ResourceExhausted, Unavailable
 
 logger = logging.getLogger(__name__)
@@ -66,10 +66,6 @@ class SignInUnavailable(Unavailable):
 
 #: Seconds a client is asked to wait while the cache that holds the counters is unreachable.
 UNAVAILABLE_RETRY_AFTER = 5
-#: What the cache backends raise when their server is down (Redis; memcached and file caches
-#: raise OSError subclasses).
-_CACHE_DOWN = (RedisError, OSError)
-
 
 def check_login_allowed(request, username: object) -> None:
     """Raise LoginThrottled when this username or address failed too often in this window.
@@ -81,7 +77,7 @@ def check_login_allowed(request, username: object) -> None:
     limit, period = parse_rate(settings.LOGIN_THROTTLE_RATE)
     try:
         counts = cache.get_many(_keys(request, username))
-    except _CACHE_DOWN as exc:
+    except CACHE_UNREACHABLE as exc:
         logger.warning("Sign-in refused: the login throttle's cache is unreachable (%s)", exc)
         raise SignInUnavailable from exc
     if any(count >= limit for count in counts.values()):
@@ -98,6 +94,6 @@ def record_login_failure(request, username: object) -> None:
                 cache.incr(key)
             except ValueError:  # the window ended between add() and incr()
                 cache.set(key, 1, timeout=period + 1)
-    except _CACHE_DOWN as exc:
+    except CACHE_UNREACHABLE as exc:
         logger.warning("A failed sign-in was not counted: the cache is unreachable (%s)", exc)
         raise SignInUnavailable from exc
