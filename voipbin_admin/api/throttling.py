@@ -67,6 +67,7 @@ class SignInUnavailable(Unavailable):
 #: Seconds a client is asked to wait while the cache that holds the counters is unreachable.
 UNAVAILABLE_RETRY_AFTER = 5
 
+
 def check_login_allowed(request, username: object) -> None:
     """Raise LoginThrottled when this username or address failed too often in this window.
 
