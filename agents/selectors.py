@@ -135,18 +135,17 @@ def _is_searched_through_indexes(customer_id: UUID) -> bool:
     per `SEARCH_SIZE_SECONDS` (in the cache: a customer that crosses the limit meanwhile is
     searched the other way until then, with the same results). With the cache unreachable,
     counted every time."""
-
     key = f"agents:search-size:{connection.settings_dict['NAME']}:{customer_id}:{SEARCH_SCAN_LIMIT}"
     try:
-        live_agents = cache.get(key)
+        counted = cache.get(key)
     except CACHE_UNREACHABLE as exc:
         logger.warning("The search's size check counts each time: the cache is unreachable (%s)", exc)
-        live_agents = None
-    if live_agents is None:
-        live_agents = capped_count(Agent.objects.live().for_customer(customer_id), SEARCH_SCAN_LIMIT)
+        counted = None
+    if counted is None:
+        counted = capped_count(Agent.objects.live().for_customer(customer_id), SEARCH_SCAN_LIMIT)
         with contextlib.suppress(*CACHE_UNREACHABLE):
-            cache.set(key, live_agents, SEARCH_SIZE_SECONDS)
-    return live_agents > SEARCH_SCAN_LIMIT
+            cache.set(key, counted, SEARCH_SIZE_SECONDS)
+    return counted > SEARCH_SCAN_LIMIT
 
 
 def agent_search(q: str) -> Q:
