@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agents import selectors, services
-from agents.models import Agent, AgentEvent, AgentStatus, Permission
+from agents.models import Agent, AgentEvent
 from agents.permissions import SYSTEM
 from tags.models import AgentTag
-from tests.factories import make_tag
+from tests.factories import make_bulk_agents, make_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -29,22 +29,7 @@ def url(name, *args):
 
 
 def _bulk_agents(customer_id, count, prefix="big"):
-    now = timezone.now()
-    return Agent.objects.bulk_create(
-        Agent(
-            customer_id=customer_id,
-            username=f"{prefix}-{i:05d}",
-            username_key=f"{prefix}-{i:05d}",
-            name=f"Big Agent {i}",
-            detail="night shift" if i % 7 == 0 else "",
-            status=AgentStatus.values[i % 5],
-            tm_status=now,
-            tm_create=now,
-            permission=Permission.CUSTOMER_AGENT,
-            password="!",
-        )
-        for i in range(count)
-    )
+    return make_bulk_agents(customer_id, count, prefix=prefix)
 
 
 # --- plans (PostgreSQL) --------------------------------------------------------------------------

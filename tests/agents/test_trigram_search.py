@@ -9,11 +9,11 @@ import random
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from agents import selectors, trigram_search
-from agents.models import Agent, AgentStatus, Permission
+from agents.models import Agent
 from agents.trigram_search import ColumnSample, fragment_trigrams, fragments, value_trigrams
+from tests.factories import make_bulk_agents
 
 pytestmark = pytest.mark.django_db
 
@@ -98,22 +98,7 @@ def test_without_statistics_the_search_asks_for_q(monkeypatch):
 
 
 def _agents_sharing_a_prefix(customer_id, count):
-    now = timezone.now()
-    Agent.objects.bulk_create(
-        Agent(
-            customer_id=customer_id,
-            username=f"shared-{i:05d}",
-            username_key=f"shared-{i:05d}",
-            name=f"Shared Prefix {i}",
-            detail="night shift" if i % 7 == 0 else "",
-            status=AgentStatus.AVAILABLE,
-            tm_status=now,
-            tm_create=now,
-            permission=Permission.CUSTOMER_AGENT,
-            password="!",
-        )
-        for i in range(count)
-    )
+    make_bulk_agents(customer_id, count, prefix="shared", name="Shared Prefix")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE agents_agent")
     trigram_search.forget_statistics()

@@ -15,13 +15,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from agents import selectors, services
 from agents.models import AccessKey, Address, Agent, AgentStatus, AgentStatusChange, Permission
 from agents.permissions import SYSTEM
 from tags.models import AgentTag
-from tests.factories import PASSWORD, make_agent, make_tag
+from tests.factories import PASSWORD, make_agent, make_bulk_agents, make_tag
 
 
 @pytest.fixture
@@ -330,21 +329,7 @@ def test_board_version_changes_on_rename_retag_and_filters(signed_in, admin_a, a
 
 def _bulk_agents(customer_id, count, prefix="bulk"):
     """Many agents at once, without the services (speed); enough for query-count guards."""
-    now = timezone.now()
-    agents = Agent.objects.bulk_create(
-        Agent(
-            customer_id=customer_id,
-            username=f"{prefix}-{i:04d}",
-            username_key=f"{prefix}-{i:04d}",  # bulk_create skips save(), which keeps it
-            name=f"Bulk Agent {i}",
-            status=AgentStatus.values[i % 5],
-            tm_status=now,
-            tm_create=now,
-            permission=Permission.CUSTOMER_AGENT,
-            password="!",
-        )
-        for i in range(count)
-    )
+    agents = make_bulk_agents(customer_id, count, prefix=prefix, name="Bulk Agent")
     tags = [make_tag(customer_id, name=f"{prefix}-tag-{i}") for i in range(3)]
     AgentTag.objects.bulk_create(AgentTag(agent=agent, tag=tags[i % 3]) for i, agent in enumerate(agents))
     Address.objects.bulk_create(
