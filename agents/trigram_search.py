@@ -46,10 +46,10 @@ WORTHWHILE = 2.0
 #: of this).
 MAX_WORDS = 6
 #: A longer q is asked for whole: it is rare enough, and pricing its fragments would cost more
-#: than it saves (a 7,700-character q took 108 ms to price).
+#: than it saves (a 7,700-character q took 108 ms to price when 12 words were looked at).
 MAX_PRICED_LENGTH = 100
 #: The part of each sampled value whose trigrams are counted (pg_stats keeps values of up to
-#: 1 kB; a sample of long details took 2 s to read whole).
+#: 1 kB; 1,000 sampled values of 1,000 characters took 0.59 s to read whole, 0.08 s cut).
 SAMPLED_LENGTH = 100
 
 _WORD = re.compile(r"[^\W_]+")
